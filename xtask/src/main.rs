@@ -1,1 +1,38 @@
-fn main() {}
+//! `cargo xtask`: fixtures, benchmarks and reference harnesses for trove.
+//!
+//! - `cargo xtask fixtures`: builds the cache under `fixtures/cache/` from packages (idempotent).
+//! - `cargo xtask fixtures --write-sample`: also rewrites the committed sample in `fixtures/python-docs/`.
+//! - `cargo xtask bench-io`: trove against DataTrove 0.10.1 on JSONL.gz → regex filter → JSONL.
+//! - `cargo xtask golden-stats`: regenerates the DataTrove stats golden files under `fixtures/golden/`.
+
+mod bench;
+mod fixtures;
+mod proc;
+
+use anyhow::{bail, Result};
+use std::path::PathBuf;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |f: &str| args.iter().any(|a| a == f);
+    match args.first().map(String::as_str) {
+        Some("fixtures") => fixtures::run(flag("--write-sample")),
+        Some("bench-io") => bench::bench_io(&args[1..]),
+        Some("golden-stats") => bench::golden_stats(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 commands:\n  \
+                 fixtures [--write-sample]  build fixtures/cache/ from packages (and the committed sample)\n  \
+                 bench-io [--mb N]          trove vs DataTrove 0.10.1: JSONL.gz → regex → JSONL(.gz)\n  \
+                 golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1"
+            );
+            bail!("unknown or missing command")
+        }
+    }
+}

@@ -401,7 +401,7 @@ impl LocalExecutor {
     fn run_one(&self, rank: usize, progress: &Progress) -> Result<()> {
         let _guard = set_task_log(self.open_log(rank)?);
         let task = TaskInfo::new(rank, self.world_size());
-        info!("launching pipeline for rank={rank} of {}", self.world_size());
+        info!(target: "trove::task", "launching pipeline for rank={rank} of {}", self.world_size());
         if self.config.randomize_start_duration > 0 {
             let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
             let secs = (nanos.subsec_nanos() as u64 ^ rank as u64) % (self.config.randomize_start_duration + 1);
@@ -418,7 +418,7 @@ impl LocalExecutor {
                 })
                 .collect();
             for (i, name) in type_names.iter().enumerate() {
-                info!("step {i}: {name}");
+                info!(target: "trove::task", "step {i}: {name}");
             }
             let stages = self.pipeline.build(&task)?;
             let mut output = run_task(stages, &type_names, &task, self.batch_size, Some(&progress.docs))?;
@@ -432,9 +432,9 @@ impl LocalExecutor {
                 for s in &stats.steps {
                     let counts: Vec<String> =
                         s.stats.iter().take(6).map(|(k, v)| format!("{k}={}", v.total)).collect();
-                    info!("{} [{:.3}s] {}", s.name, s.time_stats.metric.total, counts.join(" "));
+                    info!(target: "trove::task", "{} [{:.3}s] {}", s.name, s.time_stats.metric.total, counts.join(" "));
                 }
-                info!("processing done for rank={rank}");
+                info!(target: "trove::task", "processing done for rank={rank}");
                 Ok(())
             }
             Err(e) => {

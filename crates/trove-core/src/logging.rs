@@ -109,10 +109,11 @@ impl<S: Subscriber> Layer<S> for TaskLogLayer {
 }
 
 /// Installs stderr logging (`RUST_LOG` or `default_level`) plus task logs as the global subscriber.
-/// Does nothing if one is installed already.
+/// Per-task detail (target `trove::task`) goes to the task logs only unless `RUST_LOG` asks for it.
+/// Does nothing if a subscriber is installed already.
 pub fn init(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default_level},trove::task=warn")));
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)

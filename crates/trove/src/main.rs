@@ -1,0 +1,302 @@
+//! The `trove` command.
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use trove::core::{
+    config::{parse_table, FileFormat},
+    Error, LocalExecutor, LocalExecutorConfig, PipelineFile, PipelineStats, RunReport,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "trove",
+    version,
+    about = "Build LLM pretraining datasets: DataTrove's pipelines, in Rust.",
+    long_about = "Build LLM pretraining datasets: DataTrove's pipelines, in Rust.\n\n\
+A pipeline file (TOML, YAML or JSON) holds an [executor] table and a [[pipeline]] list of steps; each \
+step's `type` is its DataTrove class name in snake_case and takes DataTrove's parameters. \
+`trove steps` lists the step types this build knows."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a pipeline file: every incomplete task, or one rank with --rank.
+    ///
+    /// Tasks already marked complete in the logging folder are skipped, so a failed or interrupted
+    /// run is resumed by running the same command again.
+    Run {
+        /// The pipeline file (.toml, .yaml, .yml or .json).
+        file: PathBuf,
+        /// Override the executor's `tasks` (number of shards).
+        #[arg(long)]
+        tasks: Option<usize>,
+        /// Override the executor's `workers` (tasks run at once).
+        #[arg(long)]
+        workers: Option<i64>,
+        /// Run only this rank (what a Slurm array task does), then exit.
+        #[arg(long)]
+        rank: Option<usize>,
+        /// Override the executor's `logging_dir`.
+        #[arg(long)]
+        logging_dir: Option<String>,
+        /// Run completed tasks again instead of skipping them.
+        #[arg(long)]
+        no_skip_completed: bool,
+        /// Documents per batch handed from readers to the steps.
+        #[arg(long, default_value_t = trove::core::runner::DEFAULT_BATCH_SIZE)]
+        batch_size: usize,
+        /// Never draw the progress line (it is drawn only when stderr is a terminal).
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Check pipeline files and report every problem found (exit code 0 when all are valid).
+    Validate {
+        /// Pipeline files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Work with stats files.
+    Stats {
+        #[command(subcommand)]
+        command: StatsCommand,
+    },
+    /// List the step types this build knows.
+    Steps,
+}
+
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// Merge per-task stats (`stats/*.json` of a logging folder, or a folder of stats files) into one
+    /// file, as DataTrove's `merge_stats` does.
+    Merge {
+        /// A logging folder (holding `stats/`) or a folder of stats JSON files.
+        folder: PathBuf,
+        /// Where to write the merged stats. Default: `<logging folder>/stats.json`.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    trove::core::logging::init("info");
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            match e.downcast_ref::<Error>() {
+                Some(Error::Config(problems)) if problems.len() > 1 => {
+                    eprintln!("trove: error: {} problems:", problems.len());
+                    for p in problems {
+                        eprintln!("  - {p}");
+                    }
+                }
+                _ => eprintln!("trove: error: {e:#}"),
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run { file, tasks, workers, rank, logging_dir, no_skip_completed, batch_size, no_progress } => {
+            let overrides = |c: &mut LocalExecutorConfig| {
+                if let Some(t) = tasks {
+                    c.tasks = t;
+                }
+                if let Some(w) = workers {
+                    c.workers = w;
+                }
+                if let Some(dir) = &logging_dir {
+                    c.logging_dir = Some(dir.clone());
+                }
+                if no_skip_completed {
+                    c.skip_completed = false;
+                }
+            };
+            let kind = executor_kind(&file)?;
+            if kind != "local" {
+                bail!("{}: executor type `{kind}` is not supported by this build (use type = \"local\")", file.display());
+            }
+            let mut executor = LocalExecutor::from_file(&file, trove::registry(), &overrides)?;
+            executor.batch_size = batch_size.max(1);
+            if no_progress {
+                executor.progress = Some(false);
+            }
+            if let Some(rank) = rank {
+                let ran = executor.run_rank(rank)?;
+                println!(
+                    "rank {rank}: {} · logs in {}",
+                    if ran { "completed" } else { "already complete, skipped" },
+                    executor.logging_dir()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            match executor.run() {
+                Ok(report) => {
+                    print_report(&report, &executor);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(Error::Tasks { failed, total }) => {
+                    eprintln!(
+                        "trove: {} of {total} tasks failed (re-run the same command to retry them):",
+                        failed.len()
+                    );
+                    for (rank, err) in &failed {
+                        eprintln!("  rank {rank}: {err}");
+                        eprintln!("    log: {}/logs/task_{rank:05}.log", executor.logging_dir());
+                    }
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Validate { files } => {
+            let mut bad = 0;
+            for file in &files {
+                let problems = validate(file);
+                if problems.is_empty() {
+                    println!("{}: ok", file.display());
+                } else {
+                    bad += 1;
+                    println!("{}: {} problem{}", file.display(), problems.len(), if problems.len() == 1 { "" } else { "s" });
+                    for p in problems {
+                        println!("  - {p}");
+                    }
+                }
+            }
+            Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Stats { command: StatsCommand::Merge { folder, output } } => {
+            let stats_dir = if folder.join("stats").is_dir() { folder.join("stats") } else { folder.clone() };
+            let merged = merge_dir(&stats_dir)?;
+            let out = output.unwrap_or_else(|| {
+                if stats_dir != folder { folder.join("stats.json") } else { folder.join("merged_stats.json") }
+            });
+            std::fs::write(&out, merged.to_json()).with_context(|| format!("writing {}", out.display()))?;
+            println!("merged {} steps into {}", merged.steps.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Steps => {
+            for t in trove::registry().types() {
+                println!("{t}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn executor_kind(file: &Path) -> anyhow::Result<String> {
+    let parsed = PipelineFile::load(file)?;
+    Ok(parsed.executor.get("type").and_then(|t| t.as_str()).unwrap_or("local").to_string())
+}
+
+fn validate(file: &Path) -> Vec<String> {
+    let parsed = match PipelineFile::load(file) {
+        Ok(p) => p,
+        Err(Error::Config(problems)) => return problems,
+        Err(e) => return vec![e.to_string()],
+    };
+    let mut problems = Vec::new();
+    let kind = parsed.executor.get("type").and_then(|t| t.as_str()).unwrap_or("local");
+    if kind != "local" {
+        problems.push(format!("executor: type `{kind}` is not supported by this build"));
+    } else {
+        match parse_table::<LocalExecutorConfig>(&parsed.executor, "executor") {
+            Ok(cfg) => {
+                if cfg.tasks == 0 {
+                    problems.push("executor: `tasks` must be at least 1".into());
+                }
+                if let Some(dep) = &cfg.depends {
+                    if !Path::new(dep).is_file() {
+                        problems.push(format!("executor: depends: `{dep}` is not a file"));
+                    }
+                }
+            }
+            Err(Error::Config(p)) => problems.extend(p),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if let Err(e) = FileFormat::from_path(file) {
+        problems.push(e.to_string());
+    }
+    match parsed.resolve(trove::registry()) {
+        Ok(_) => {}
+        Err(Error::Config(p)) => problems.extend(p),
+        Err(e) => problems.push(e.to_string()),
+    }
+    problems
+}
+
+fn merge_dir(dir: &Path) -> anyhow::Result<PipelineStats> {
+    let storage = trove::core::LocalStorage::new(dir);
+    let mut merged = PipelineStats::default();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("{}: no stats files (*.json) found", dir.display());
+    }
+    for path in files {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = trove::core::storage::read_to_string(&storage, &name)?;
+        let stats = PipelineStats::from_json(&text).with_context(|| format!("reading {}", path.display()))?;
+        merged = merged.merge(&stats).with_context(|| format!("merging {}", path.display()))?;
+    }
+    Ok(merged)
+}
+
+fn count(stats: &trove::core::Stats, key: &str) -> Option<f64> {
+    stats.stats.get(key).map(|m| m.total)
+}
+
+fn print_report(report: &RunReport, executor: &LocalExecutor) {
+    let secs = report.elapsed.as_secs_f64();
+    println!(
+        "trove: {} task{} run, {} skipped (already complete) in {secs:.2}s",
+        report.completed.len(),
+        if report.completed.len() == 1 { "" } else { "s" },
+        report.skipped.len()
+    );
+    let steps = executor.pipeline.to_values().unwrap_or_default();
+    for (i, s) in report.stats.steps.iter().enumerate() {
+        let mut line = format!("  {:<28}", s.name);
+        if let Some(read) = count(s, "documents") {
+            line += &format!(" read {read}");
+        }
+        if let Some(total) = count(s, "total") {
+            line += &format!(" in {total}");
+        }
+        if let Some(fwd) = count(s, "forwarded") {
+            line += &format!(" kept {fwd}");
+        }
+        if let Some(dropped) = count(s, "dropped") {
+            line += &format!(" dropped {dropped}");
+            let reasons: Vec<String> = s
+                .stats
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("dropped_").map(|r| format!("{r} {}", v.total)))
+                .collect();
+            if !reasons.is_empty() {
+                line += &format!(" ({})", reasons.join(", "));
+            }
+        }
+        if let Some(bad) = count(s, "malformed_lines") {
+            line += &format!(" malformed lines {bad}");
+        }
+        if let Some(folder) = steps.get(i).and_then(|v| v.get("output_folder")).and_then(|v| v.as_str()) {
+            line += &format!(" → {folder}/");
+        }
+        println!("{line}");
+    }
+    println!("  logs and stats: {}/ (stats.json, logs/, stats/, completions/)", report.logging_dir);
+}

@@ -1,0 +1,218 @@
+//! Fixtures from packages: the Python 3.11 documentation (Debian `python3.11-doc`, PSF licence) as
+//! JSONL documents, one per reST section.
+
+use crate::proc::run as run_cmd;
+use crate::root;
+use anyhow::{bail, Context, Result};
+use flate2::write::GzEncoder;
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const DEB: &str = "python3.11-doc";
+
+/// Where the cache lives.
+pub fn cache() -> PathBuf {
+    root().join("fixtures/cache")
+}
+
+/// One document per section.
+pub struct Section {
+    pub path: String,
+    pub title: String,
+    pub text: String,
+}
+
+pub fn run(write_sample: bool) -> Result<()> {
+    let sources = python_doc_sources()?;
+    let sections = sections(&sources)?;
+    eprintln!("fixtures: {} sections from {} files of {DEB}", sections.len(), count_files(&sources));
+    let all = cache().join("python-docs/all.jsonl.gz");
+    if !all.exists() {
+        write_jsonl(&all, sections.iter().enumerate().map(|(i, s)| doc_json(s, i, 0)))?;
+    }
+    bench_corpus(&sections, 150)?;
+    if write_sample {
+        write_sample_files(&sections)?;
+    }
+    eprintln!("fixtures: cache ready in {}", cache().display());
+    Ok(())
+}
+
+fn count_files(dir: &Path) -> usize {
+    let mut files = Vec::new();
+    walk(dir, &mut files);
+    files.len()
+}
+
+/// Downloads and unpacks the Debian package (once); returns the `_sources` folder.
+fn python_doc_sources() -> Result<PathBuf> {
+    let unpacked = cache().join(DEB);
+    let sources = unpacked.join("usr/share/doc/python3.11/html/_sources");
+    if sources.is_dir() {
+        return Ok(sources);
+    }
+    let debs = cache().join("debs");
+    std::fs::create_dir_all(&debs)?;
+    let find_deb = || -> Option<PathBuf> {
+        std::fs::read_dir(&debs).ok()?.flatten().map(|e| e.path()).find(|p| {
+            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(DEB) && n.to_string_lossy().ends_with(".deb"))
+        })
+    };
+    if find_deb().is_none() {
+        eprintln!("fixtures: apt-get download {DEB}");
+        let download = || Command::new("apt-get").arg("download").arg(DEB).current_dir(&debs).status();
+        if !download().map(|s| s.success()).unwrap_or(false) {
+            eprintln!("fixtures: apt-get update, then retry");
+            run_cmd(Command::new("apt-get").arg("update").arg("-qq"))?;
+            if !download()?.success() {
+                bail!("apt-get download {DEB} failed");
+            }
+        }
+    }
+    let deb = find_deb().context("the downloaded .deb is missing")?;
+    run_cmd(Command::new("dpkg").arg("-x").arg(&deb).arg(&unpacked))?;
+    if !sources.is_dir() {
+        bail!("{} has no {}", deb.display(), sources.display());
+    }
+    Ok(sources)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.to_string_lossy().ends_with(".rst.txt") {
+                out.push(p);
+            }
+        }
+    }
+}
+
+fn is_underline(line: &str) -> bool {
+    let t = line.trim_end();
+    let Some(c) = t.chars().next() else { return false };
+    t.len() >= 3 && "=-~^\"'*#+%".contains(c) && t.chars().all(|x| x == c)
+}
+
+/// Splits every reST source into sections at its headings.
+pub fn sections(sources: &Path) -> Result<Vec<Section>> {
+    let mut files = Vec::new();
+    walk(sources, &mut files);
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).with_context(|| file.display().to_string())?;
+        let rel = file.strip_prefix(sources)?.to_string_lossy().trim_end_matches(".txt").to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut heads = Vec::new(); // (title line index, first body line)
+        for i in 1..lines.len() {
+            let title = lines[i - 1].trim();
+            if is_underline(lines[i]) && !title.is_empty() && !is_underline(title) && title.len() <= lines[i].trim_end().len() {
+                heads.push(i - 1);
+            }
+        }
+        let mut flush = |title: &str, body: &[&str]| {
+            let body: Vec<&str> = body.iter().copied().filter(|l| !is_underline(l)).collect();
+            let body = body.join("\n");
+            let body = body.trim();
+            if !body.is_empty() {
+                out.push(Section { path: rel.clone(), title: title.to_string(), text: format!("{title}\n\n{body}") });
+            }
+        };
+        if heads.is_empty() {
+            flush(&rel, &lines);
+            continue;
+        }
+        for (k, &h) in heads.iter().enumerate() {
+            let end = heads.get(k + 1).copied().unwrap_or(lines.len());
+            flush(lines[h].trim(), &lines[(h + 2).min(end)..end]);
+        }
+    }
+    Ok(out)
+}
+
+fn doc_json(s: &Section, index: usize, copy: usize) -> serde_json::Value {
+    let page = s.path.trim_end_matches(".rst");
+    let id = if copy == 0 { format!("python-3.11-docs/{index:06}") } else { format!("python-3.11-docs/{index:06}-copy{copy}") };
+    json!({
+        "text": s.text,
+        "id": id,
+        "metadata": {
+            "source": DEB,
+            "url": format!("https://docs.python.org/3.11/{page}.html"),
+            "section": s.title,
+        }
+    })
+}
+
+fn write_jsonl(path: &Path, docs: impl Iterator<Item = serde_json::Value>) -> Result<u64> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut gz = GzEncoder::new(std::io::BufWriter::new(std::fs::File::create(&tmp)?), flate2::Compression::new(6));
+    let mut text_bytes = 0;
+    for d in docs {
+        text_bytes += d["text"].as_str().map_or(0, str::len) as u64;
+        serde_json::to_writer(&mut gz, &d)?;
+        gz.write_all(b"\n")?;
+    }
+    gz.finish()?.flush()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(text_bytes)
+}
+
+/// A deterministic permutation (SplitMix64-driven Fisher-Yates).
+fn permutation(n: usize, seed: u64) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..n).collect();
+    let mut state = seed;
+    for i in (1..n).rev() {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        v.swap(i, ((z ^ (z >> 31)) % (i as u64 + 1)) as usize);
+    }
+    v
+}
+
+/// The benchmark corpus: the documentation repeated in shuffled order until it holds `min_mb` MB of
+/// text, in 4 files of `.jsonl.gz` (gzip level 6). Repeats are far apart, so compression sees
+/// realistic redundancy.
+pub fn bench_corpus(sections: &[Section], min_mb: u64) -> Result<PathBuf> {
+    let dir = cache().join(format!("bench-io-{min_mb}mb"));
+    if dir.join("DONE").exists() {
+        return Ok(dir);
+    }
+    let per_copy: u64 = sections.iter().map(|s| s.text.len() as u64).sum();
+    let copies = (min_mb * 1_000_000).div_ceil(per_copy) as usize;
+    let order: Vec<(usize, usize)> =
+        (0..copies).flat_map(|c| permutation(sections.len(), c as u64 + 1).into_iter().map(move |i| (c, i))).collect();
+    let files = 4;
+    let mut total = 0;
+    for f in 0..files {
+        let part = order.iter().skip(f).step_by(files).map(|&(c, i)| doc_json(&sections[i], i, c));
+        total += write_jsonl(&dir.join(format!("part-{f:05}.jsonl.gz")), part)?;
+    }
+    std::fs::write(dir.join("DONE"), format!("{total} bytes of text, {} documents\n", order.len()))?;
+    eprintln!("fixtures: bench corpus {} ({:.1} MB of text, {} documents)", dir.display(), total as f64 / 1e6, order.len());
+    Ok(dir)
+}
+
+/// The committed sample: every 3rd section, in 4 files (≈ 1 MB gzipped).
+fn write_sample_files(sections: &[Section]) -> Result<()> {
+    let dir = root().join("fixtures/python-docs");
+    let picked: Vec<(usize, &Section)> = sections.iter().enumerate().filter(|(i, _)| i % 3 == 0).collect();
+    for f in 0..4 {
+        let part = picked.iter().skip(f).step_by(4).map(|(i, s)| doc_json(s, *i, 0));
+        write_jsonl(&dir.join(format!("part-{f:05}.jsonl.gz")), part)?;
+    }
+    let licence = cache().join(DEB).join("usr/share/doc/python3.11-doc/copyright");
+    std::fs::copy(&licence, dir.join("COPYRIGHT"))?;
+    eprintln!("fixtures: wrote {} documents to {}", picked.len(), dir.display());
+    Ok(())
+}

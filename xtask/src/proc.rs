@@ -1,0 +1,91 @@
+//! Running commands and measuring them: wall time and the peak RSS of the whole process tree.
+
+use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Runs a command, failing with its name when it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
+
+/// What a measured run took.
+pub struct Measured {
+    pub wall: Duration,
+    /// Peak of the summed RSS of the process and all its descendants, in bytes.
+    pub peak_rss: u64,
+}
+
+fn rss_of_tree(root: u32) -> u64 {
+    let page = 4096u64;
+    let mut parent: HashMap<u32, u32> = HashMap::new();
+    let mut rss: HashMap<u32, u64> = HashMap::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    for e in entries.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // Fields after the parenthesised command name.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let (Some(ppid), Some(pages)) = (fields.get(1), fields.get(21)) else { continue };
+        parent.insert(pid, ppid.parse().unwrap_or(0));
+        rss.insert(pid, pages.parse::<u64>().unwrap_or(0) * page);
+    }
+    rss.iter()
+        .filter(|(pid, _)| {
+            let mut p = **pid;
+            for _ in 0..64 {
+                if p == root {
+                    return true;
+                }
+                match parent.get(&p) {
+                    Some(&pp) if pp != 0 => p = pp,
+                    _ => return false,
+                }
+            }
+            false
+        })
+        .map(|(_, r)| r)
+        .sum()
+}
+
+/// Runs `cmd`, sampling the RSS of its process tree every 20 ms.
+pub fn measure(cmd: &mut Command) -> Result<Measured> {
+    let start = Instant::now();
+    let mut child = cmd.spawn().with_context(|| format!("starting {cmd:?}"))?;
+    let pid = child.id();
+    let mut peak = 0;
+    loop {
+        peak = peak.max(rss_of_tree(pid));
+        if let Some(status) = child.try_wait()? {
+            if !status.success() {
+                bail!("{cmd:?} failed: {status}");
+            }
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(Measured { wall: start.elapsed(), peak_rss: peak })
+}
+
+/// Total size of the files in a folder (recursively).
+pub fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                total += dir_size(&p);
+            } else if let Ok(m) = p.metadata() {
+                total += m.len();
+            }
+        }
+    }
+    total
+}
