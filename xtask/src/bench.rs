@@ -1,1 +1,376 @@
-pub fn bench_io(_a: &[String]) -> anyhow::Result<()> { Ok(()) } pub fn golden_stats() -> anyhow::Result<()> { Ok(()) }
+//! Benchmarks and reference harnesses that run DataTrove 0.10.1 in a venv beside trove.
+
+use crate::fixtures::{bench_corpus, cache, sections};
+use crate::proc::{dir_size, measure, run, Measured};
+use crate::root;
+use anyhow::{bail, Context, Result};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const DATATROVE: &str = "datatrove[io,processing]==0.10.1";
+
+/// The venv's python with DataTrove 0.10.1 (created on first use). `TROVE_DATATROVE_PYTHON` may name an
+/// existing interpreter that has it.
+pub fn datatrove_python() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("TROVE_DATATROVE_PYTHON") {
+        return Ok(PathBuf::from(p));
+    }
+    let venv = cache().join("venv");
+    let python = venv.join("bin/python");
+    let ok = Command::new(&python)
+        .args(["-c", "import datatrove, importlib.metadata as m; assert m.version('datatrove') == '0.10.1'"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("bench: creating {} with {DATATROVE}", venv.display());
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(venv.join("bin/pip")).args(["install", "-q", DATATROVE]))?;
+    }
+    Ok(python)
+}
+
+fn trove_binary() -> Result<PathBuf> {
+    run(Command::new(env!("CARGO")).args(["build", "--release", "-q", "-p", "trove"]).current_dir(root()))?;
+    Ok(root().join("target/release/trove"))
+}
+
+fn python_sources() -> Result<PathBuf> {
+    let p = cache().join("python3.11-doc/usr/share/doc/python3.11/html/_sources");
+    if !p.is_dir() {
+        crate::fixtures::run(false)?;
+    }
+    Ok(p)
+}
+
+/// A DataTrove pipeline script equivalent to the trove file written beside it.
+fn datatrove_script(
+    input: &Path,
+    glob: &str,
+    regex: &str,
+    output: &Path,
+    compression: Option<&str>,
+    extra: &str,
+    tasks: usize,
+    workers: usize,
+    logs: &Path,
+) -> String {
+    let compression = compression.map(|c| format!("\"{c}\"")).unwrap_or_else(|| "None".into());
+    format!(
+        r#"
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.filters import RegexFilter, SamplerFilter
+from datatrove.pipeline.writers import JsonlWriter
+if __name__ == "__main__":
+    LocalPipelineExecutor(pipeline=[
+        JsonlReader("{input}", glob_pattern="{glob}", add_file_path=False),
+        RegexFilter(regex_exp=r"{regex}"),
+        {extra}
+        JsonlWriter("{output}", output_filename="${{rank}}.jsonl", compression={compression}),
+    ], tasks={tasks}, workers={workers}, logging_dir="{logs}").run()
+"#,
+        input = input.display(),
+        output = output.display(),
+        logs = logs.display(),
+    )
+}
+
+fn trove_file(
+    input: &Path,
+    glob: &str,
+    regex: &str,
+    output: &Path,
+    compression: &str,
+    extra: &str,
+    tasks: usize,
+    workers: usize,
+    logs: &Path,
+) -> String {
+    format!(
+        r#"[executor]
+type = "local"
+tasks = {tasks}
+workers = {workers}
+logging_dir = "{logs}"
+
+[[pipeline]]
+type = "jsonl_reader"
+data_folder = "{input}"
+glob_pattern = "{glob}"
+add_file_path = false
+
+[[pipeline]]
+type = "regex_filter"
+regex_exp = '{regex}'
+{extra}
+[[pipeline]]
+type = "jsonl_writer"
+output_folder = "{output}"
+output_filename = "${{rank}}.jsonl"
+compression = "{compression}"
+"#,
+        input = input.display(),
+        output = output.display(),
+        logs = logs.display(),
+    )
+}
+
+const GOLDEN_REGEX: &str = r"\bdeprecated\b";
+
+/// Runs DataTrove 0.10.1 and trove on the committed sample and records what DataTrove wrote: its task
+/// stats, its merged stats, its outputs, and its `merge_stats` of trove's task stats.
+pub fn golden_stats() -> Result<()> {
+    let python = datatrove_python()?;
+    let trove = trove_binary()?;
+    let golden = root().join("fixtures/golden");
+    let work = cache().join("golden-work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let input = PathBuf::from("fixtures/python-docs");
+    let sampler_py = "SamplerFilter(rate=0.5, seed=42),";
+    let sampler_toml = "\n[[pipeline]]\ntype = \"sampler_filter\"\nrate = 0.5\nseed = 42\n";
+    // DataTrove.
+    let dt_logs = work.join("datatrove-logs");
+    let script = datatrove_script(
+        &input,
+        "*.jsonl.gz",
+        GOLDEN_REGEX,
+        &work.join("datatrove-out"),
+        None,
+        sampler_py,
+        2,
+        1,
+        &dt_logs,
+    );
+    std::fs::write(work.join("pipeline.py"), script)?;
+    run(Command::new(&python).arg(work.join("pipeline.py")).current_dir(root()))?;
+    // trove, same pipeline.
+    let tr_logs = work.join("trove-logs");
+    let file = trove_file(
+        &input,
+        "*.jsonl.gz",
+        GOLDEN_REGEX,
+        &work.join("trove-out"),
+        "none",
+        sampler_toml,
+        2,
+        1,
+        &tr_logs,
+    );
+    std::fs::write(
+        golden.join("pipeline.toml"),
+        trove_file(
+            &input,
+            "*.jsonl.gz",
+            GOLDEN_REGEX,
+            Path::new("OUTPUT"),
+            "none",
+            sampler_toml,
+            2,
+            1,
+            Path::new("LOGS"),
+        ),
+    )?;
+    std::fs::write(work.join("pipeline.toml"), file)?;
+    run(Command::new(&trove)
+        .args(["run", "--no-progress"])
+        .arg(work.join("pipeline.toml"))
+        .current_dir(root()))?;
+    // DataTrove merges trove's stats.
+    run(Command::new(&python)
+        .args(["-m", "datatrove.tools.merge_stats"])
+        .arg(tr_logs.join("stats"))
+        .arg("-o")
+        .arg(work.join("trove-merged-by-datatrove.json"))
+        .current_dir(root()))?;
+    let copy = |from: PathBuf, to: &str| -> Result<()> {
+        let to = golden.join(to);
+        std::fs::create_dir_all(to.parent().context("no parent")?)?;
+        std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
+        Ok(())
+    };
+    for r in ["00000", "00001"] {
+        copy(dt_logs.join(format!("stats/{r}.json")), &format!("datatrove/stats/{r}.json"))?;
+        copy(tr_logs.join(format!("stats/{r}.json")), &format!("trove/stats/{r}.json"))?;
+        // Outputs, gzipped to keep the repository small.
+        let mut text = Vec::new();
+        std::fs::File::open(work.join(format!("datatrove-out/{r}.jsonl")))?.read_to_end(&mut text)?;
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(golden.join(format!("datatrove/out/{r}.jsonl.gz")))?,
+            flate2::Compression::best(),
+        );
+        gz.write_all(&text)?;
+        gz.finish()?;
+    }
+    copy(dt_logs.join("stats.json"), "datatrove/stats.json")?;
+    copy(work.join("trove-merged-by-datatrove.json"), "trove/merged-by-datatrove.json")?;
+    eprintln!("golden-stats: wrote {}", golden.display());
+    Ok(())
+}
+
+fn merged_writer_total(logs: &Path) -> Result<f64> {
+    let text = std::fs::read_to_string(logs.join("stats.json"))?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    let last = v.as_array().and_then(|a| a.last()).context("empty stats")?;
+    let total = &last["stats"]["total"];
+    Ok(total.as_f64().or_else(|| total["total"].as_f64()).unwrap_or(0.0))
+}
+
+/// Decompress (and for gzip output, recompress at the same level) the same files on `threads`
+/// threads with the same library: the physical bound of the pipeline.
+fn bound(files: &[PathBuf], threads: usize, recompress: bool) -> Result<f64> {
+    let start = Instant::now();
+    std::thread::scope(|s| -> Result<()> {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || -> Result<()> {
+                    let mut buf = vec![0u8; 1 << 17];
+                    for f in files.iter().skip(t).step_by(threads) {
+                        let mut dec = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+                            std::fs::File::open(f)?,
+                        ));
+                        let mut enc =
+                            flate2::write::GzEncoder::new(std::io::sink(), flate2::Compression::new(1));
+                        loop {
+                            let n = dec.read(&mut buf)?;
+                            if n == 0 {
+                                break;
+                            }
+                            if recompress {
+                                enc.write_all(&buf[..n])?;
+                            }
+                        }
+                        enc.finish()?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| anyhow::anyhow!("bound thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
+fn files_equal(a: &Path, b: &Path) -> bool {
+    match (std::fs::read(a), std::fs::read(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// `cargo xtask bench-io [--mb N] [--tasks N]`.
+pub fn bench_io(args: &[String]) -> Result<()> {
+    let arg = |name: &str, default: usize| -> usize {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (mb, tasks) = (arg("--mb", 150) as u64, arg("--tasks", 2));
+    let workers = tasks;
+    let secs = sections(&python_sources()?)?;
+    let corpus = bench_corpus(&secs, mb)?;
+    let python = datatrove_python()?;
+    let trove = trove_binary()?;
+    let files: Vec<PathBuf> = {
+        let mut f: Vec<PathBuf> = std::fs::read_dir(&corpus)?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(".jsonl.gz"))
+            .collect();
+        f.sort();
+        f
+    };
+    let done = std::fs::read_to_string(corpus.join("DONE"))?;
+    let text_bytes: f64 = done.split_whitespace().next().and_then(|t| t.parse().ok()).unwrap_or(0.0);
+    let docs: f64 = done
+        .split(", ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0.0);
+    let input_bytes: u64 = files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum();
+    println!(
+        "bench-io: {} files, {:.1} MB of text ({:.1} MB gzipped), {docs} documents; {tasks} tasks on {workers} workers; {} cores",
+        files.len(), text_bytes / 1e6, input_bytes as f64 / 1e6, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    let regex = r"\bdeprecated\b";
+    let work = cache().join("bench-io-work");
+    println!(
+        "{:<10} {:<6} {:>8} {:>10} {:>10} {:>10} {:>10}",
+        "tool", "output", "wall s", "docs/s", "MB/s", "peak RSS", "out MB"
+    );
+    let mut summary = Vec::new();
+    for (mode, dt_comp, tr_comp) in [("gzip", Some("gzip"), "gzip"), ("none", None, "none")] {
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work)?;
+        let (dt_out, tr_out) = (work.join("datatrove-out"), work.join("trove-out"));
+        let (dt_logs, tr_logs) = (work.join("datatrove-logs"), work.join("trove-logs"));
+        std::fs::write(
+            work.join("p.py"),
+            datatrove_script(&corpus, "*.jsonl.gz", regex, &dt_out, dt_comp, "", tasks, workers, &dt_logs),
+        )?;
+        std::fs::write(
+            work.join("p.toml"),
+            trove_file(&corpus, "*.jsonl.gz", regex, &tr_out, tr_comp, "", tasks, workers, &tr_logs),
+        )?;
+        let dt = measure(
+            Command::new(&python)
+                .arg(work.join("p.py"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
+        )?;
+        let tr = measure(
+            Command::new(&trove)
+                .args(["run", "--no-progress"])
+                .arg(work.join("p.toml"))
+                .stdout(std::process::Stdio::null()),
+        )?;
+        let row = |tool: &str, m: &Measured, out: &Path| {
+            let s = m.wall.as_secs_f64();
+            println!(
+                "{tool:<10} {mode:<6} {s:>8.2} {:>10.0} {:>10.1} {:>8.0}MB {:>10.1}",
+                docs / s,
+                text_bytes / 1e6 / s,
+                m.peak_rss as f64 / 1e6,
+                dir_size(out) as f64 / 1e6
+            );
+        };
+        row("datatrove", &dt, &dt_out);
+        row("trove", &tr, &tr_out);
+        let (dt_n, tr_n) = (merged_writer_total(&dt_logs)?, merged_writer_total(&tr_logs)?);
+        if dt_n != tr_n {
+            bail!("documents written differ: DataTrove {dt_n}, trove {tr_n}");
+        }
+        let identical = if mode == "none" {
+            let same = (0..tasks).all(|r| {
+                files_equal(&dt_out.join(format!("{r:05}.jsonl")), &tr_out.join(format!("{r:05}.jsonl")))
+            });
+            format!("outputs byte-identical: {}", if same { "yes" } else { "NO" })
+        } else {
+            "outputs: same documents (gzip streams differ by level)".to_string()
+        };
+        let b = bound(&files, workers, mode == "gzip")?;
+        let ratio = dt.wall.as_secs_f64() / tr.wall.as_secs_f64();
+        let of_bound = b / tr.wall.as_secs_f64() * 100.0;
+        println!(
+            "  {mode}: trove is {ratio:.2}x DataTrove; bound (decompress{} with flate2/zlib-rs on {workers} threads) {b:.2}s, trove at {of_bound:.0}% of it; {} documents written by both; {identical}",
+            if mode == "gzip" { " + recompress level 1" } else { "" },
+            tr_n
+        );
+        summary.push((mode, ratio, of_bound));
+    }
+    println!("summary:");
+    for (mode, ratio, of_bound) in summary {
+        let target = if mode == "gzip" { "target ≥ 2.5x and ≥ 70% of bound" } else { "target ≥ 5x" };
+        println!("  {mode:<5} output: {ratio:.2}x DataTrove, {of_bound:.0}% of bound ({target})");
+    }
+    Ok(())
+}

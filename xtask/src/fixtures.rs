@@ -57,7 +57,9 @@ fn python_doc_sources() -> Result<PathBuf> {
     std::fs::create_dir_all(&debs)?;
     let find_deb = || -> Option<PathBuf> {
         std::fs::read_dir(&debs).ok()?.flatten().map(|e| e.path()).find(|p| {
-            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(DEB) && n.to_string_lossy().ends_with(".deb"))
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy().starts_with(DEB) && n.to_string_lossy().ends_with(".deb")
+            })
         })
     };
     if find_deb().is_none() {
@@ -111,7 +113,11 @@ pub fn sections(sources: &Path) -> Result<Vec<Section>> {
         let mut heads = Vec::new(); // (title line index, first body line)
         for i in 1..lines.len() {
             let title = lines[i - 1].trim();
-            if is_underline(lines[i]) && !title.is_empty() && !is_underline(title) && title.len() <= lines[i].trim_end().len() {
+            if is_underline(lines[i])
+                && !title.is_empty()
+                && !is_underline(title)
+                && title.len() <= lines[i].trim_end().len()
+            {
                 heads.push(i - 1);
             }
         }
@@ -120,7 +126,11 @@ pub fn sections(sources: &Path) -> Result<Vec<Section>> {
             let body = body.join("\n");
             let body = body.trim();
             if !body.is_empty() {
-                out.push(Section { path: rel.clone(), title: title.to_string(), text: format!("{title}\n\n{body}") });
+                out.push(Section {
+                    path: rel.clone(),
+                    title: title.to_string(),
+                    text: format!("{title}\n\n{body}"),
+                });
             }
         };
         if heads.is_empty() {
@@ -137,7 +147,11 @@ pub fn sections(sources: &Path) -> Result<Vec<Section>> {
 
 fn doc_json(s: &Section, index: usize, copy: usize) -> serde_json::Value {
     let page = s.path.trim_end_matches(".rst");
-    let id = if copy == 0 { format!("python-3.11-docs/{index:06}") } else { format!("python-3.11-docs/{index:06}-copy{copy}") };
+    let id = if copy == 0 {
+        format!("python-3.11-docs/{index:06}")
+    } else {
+        format!("python-3.11-docs/{index:06}-copy{copy}")
+    };
     json!({
         "text": s.text,
         "id": id,
@@ -154,7 +168,8 @@ fn write_jsonl(path: &Path, docs: impl Iterator<Item = serde_json::Value>) -> Re
         std::fs::create_dir_all(dir)?;
     }
     let tmp = path.with_extension("tmp");
-    let mut gz = GzEncoder::new(std::io::BufWriter::new(std::fs::File::create(&tmp)?), flate2::Compression::new(6));
+    let mut gz =
+        GzEncoder::new(std::io::BufWriter::new(std::fs::File::create(&tmp)?), flate2::Compression::new(6));
     let mut text_bytes = 0;
     for d in docs {
         text_bytes += d["text"].as_str().map_or(0, str::len) as u64;
@@ -190,8 +205,9 @@ pub fn bench_corpus(sections: &[Section], min_mb: u64) -> Result<PathBuf> {
     }
     let per_copy: u64 = sections.iter().map(|s| s.text.len() as u64).sum();
     let copies = (min_mb * 1_000_000).div_ceil(per_copy) as usize;
-    let order: Vec<(usize, usize)> =
-        (0..copies).flat_map(|c| permutation(sections.len(), c as u64 + 1).into_iter().map(move |i| (c, i))).collect();
+    let order: Vec<(usize, usize)> = (0..copies)
+        .flat_map(|c| permutation(sections.len(), c as u64 + 1).into_iter().map(move |i| (c, i)))
+        .collect();
     let files = 4;
     let mut total = 0;
     for f in 0..files {
@@ -199,7 +215,12 @@ pub fn bench_corpus(sections: &[Section], min_mb: u64) -> Result<PathBuf> {
         total += write_jsonl(&dir.join(format!("part-{f:05}.jsonl.gz")), part)?;
     }
     std::fs::write(dir.join("DONE"), format!("{total} bytes of text, {} documents\n", order.len()))?;
-    eprintln!("fixtures: bench corpus {} ({:.1} MB of text, {} documents)", dir.display(), total as f64 / 1e6, order.len());
+    eprintln!(
+        "fixtures: bench corpus {} ({:.1} MB of text, {} documents)",
+        dir.display(),
+        total as f64 / 1e6,
+        order.len()
+    );
     Ok(dir)
 }
 

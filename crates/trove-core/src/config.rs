@@ -380,7 +380,9 @@ impl PipelineFile {
         match format {
             FileFormat::Toml => toml::to_string_pretty(&value).map_err(|e| Error::Format(e.to_string())),
             FileFormat::Yaml => serde_yaml::to_string(&value).map_err(|e| Error::Format(e.to_string())),
-            FileFormat::Json => serde_json::to_string_pretty(&value).map_err(|e| Error::Format(e.to_string())),
+            FileFormat::Json => {
+                serde_json::to_string_pretty(&value).map_err(|e| Error::Format(e.to_string()))
+            }
         }
     }
 }

@@ -19,12 +19,13 @@ use crate::stats::PipelineStats;
 use crate::storage::{open_storage, read_to_string, write_all, Storage};
 use crate::task::TaskInfo;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 /// The `[executor]` table for `type = "local"`: DataTrove's `LocalPipelineExecutor` arguments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,8 +164,20 @@ pub struct LocalExecutor {
 
 fn default_logging_dir() -> String {
     let ts = crate::logging::timestamp();
-    let stamp: String = ts[..19].chars().map(|c| if c == ' ' { '_' } else if c == ':' { '-' } else { c }).collect();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+    let stamp: String = ts[..19]
+        .chars()
+        .map(|c| {
+            if c == ' ' {
+                '_'
+            } else if c == ':' {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
     let random = (nanos ^ std::process::id().rotate_left(16)) % 0x100_0000;
     format!("logs/{stamp}_{random:06x}")
 }
@@ -214,7 +227,8 @@ impl LocalExecutor {
                 path.display()
             )));
         }
-        let mut config: LocalExecutorConfig = parse_table(&file.executor, &format!("{}: executor", path.display()))?;
+        let mut config: LocalExecutorConfig =
+            parse_table(&file.executor, &format!("{}: executor", path.display()))?;
         overrides(&mut config);
         let pipeline = file.resolve(registry.clone()).map_err(|e| match e {
             Error::Config(problems) => {
@@ -252,7 +266,8 @@ impl LocalExecutor {
 
     /// Ranks of this pipeline without a completion marker.
     pub fn incomplete_ranks(&self) -> Result<Vec<usize>> {
-        let done: std::collections::HashSet<String> = self.storage.list("completions", false)?.into_iter().collect();
+        let done: std::collections::HashSet<String> =
+            self.storage.list("completions", false)?.into_iter().collect();
         Ok((0..self.world_size()).filter(|r| !done.contains(&Self::completion_path(*r))).collect())
     }
 
@@ -285,8 +300,9 @@ impl LocalExecutor {
             }
         }
         let start = Instant::now();
-        let local: Vec<usize> =
-            (self.config.local_rank_offset..self.config.local_rank_offset + self.config.local_tasks()).collect();
+        let local: Vec<usize> = (self.config.local_rank_offset
+            ..self.config.local_rank_offset + self.config.local_tasks())
+            .collect();
         let mut to_run = Vec::new();
         let mut skipped = Vec::new();
         for rank in local {
@@ -302,8 +318,8 @@ impl LocalExecutor {
         if !to_run.is_empty() {
             write_all(&*self.storage, "executor.json", self.to_json()?.as_bytes())?;
         }
-        let failed = self.run_ranks(&to_run)?;
-        let stats = merge_stats_folder(&*self.storage, self.world_size())?;
+        let (fresh, failed) = self.run_ranks(&to_run)?;
+        let stats = merge_stats(&*self.storage, self.world_size(), &fresh)?;
         write_all(&*self.storage, "stats.json", stats.to_json().as_bytes())?;
         if !failed.is_empty() {
             for (rank, err) in &failed {
@@ -325,7 +341,10 @@ impl LocalExecutor {
     /// Returns whether it ran.
     pub fn run_rank(&self, rank: usize) -> Result<bool> {
         if rank >= self.world_size() {
-            return Err(Error::config(format!("rank {rank} is out of range: the pipeline has {} tasks", self.world_size())));
+            return Err(Error::config(format!(
+                "rank {rank} is out of range: the pipeline has {} tasks",
+                self.world_size()
+            )));
         }
         if self.config.skip_completed && self.is_completed(rank)? {
             info!("skipping rank {rank}: already completed");
@@ -337,22 +356,29 @@ impl LocalExecutor {
         self.run_one(rank, &Progress::default()).map(|_| true)
     }
 
-    fn run_ranks(&self, ranks: &[usize]) -> Result<Vec<(usize, String)>> {
+    #[allow(clippy::type_complexity)]
+    fn run_ranks(&self, ranks: &[usize]) -> Result<(HashMap<usize, PipelineStats>, Vec<(usize, String)>)> {
         let workers = self.config.workers().min(ranks.len()).max(1);
         let progress = Arc::new(Progress { total: ranks.len(), ..Progress::default() });
         let show = self.progress.unwrap_or_else(|| std::io::stderr().is_terminal()) && !ranks.is_empty();
         let reporter = show.then(|| spawn_reporter(progress.clone()));
         let next = AtomicUsize::new(0);
         let failed = Mutex::new(Vec::new());
+        let fresh = Mutex::new(HashMap::new());
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 let builder = std::thread::Builder::new().name("trove-worker".into()).stack_size(16 << 20);
                 let spawned = builder.spawn_scoped(scope, || loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&rank) = ranks.get(i) else { break };
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_one(rank, &progress)));
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.run_one(rank, &progress)
+                    }));
                     let err = match outcome {
-                        Ok(Ok(())) => None,
+                        Ok(Ok(stats)) => {
+                            fresh.lock().unwrap_or_else(|p| p.into_inner()).insert(rank, stats);
+                            None
+                        }
                         Ok(Err(e)) => Some(e.to_string()),
                         Err(panic) => Some(format!(
                             "task panicked: {}",
@@ -371,7 +397,10 @@ impl LocalExecutor {
                     }
                 });
                 if let Err(e) = spawned {
-                    failed.lock().unwrap_or_else(|p| p.into_inner()).push((usize::MAX, format!("cannot start a worker thread: {e}")));
+                    failed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((usize::MAX, format!("cannot start a worker thread: {e}")));
                 }
             }
         });
@@ -381,7 +410,7 @@ impl LocalExecutor {
         }
         let mut failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
         failed.sort();
-        Ok(failed)
+        Ok((fresh.into_inner().unwrap_or_else(|p| p.into_inner()), failed))
     }
 
     fn open_log(&self, rank: usize) -> Result<TaskLogSink> {
@@ -398,13 +427,16 @@ impl LocalExecutor {
         Ok(Arc::new(Mutex::new(sink)))
     }
 
-    fn run_one(&self, rank: usize, progress: &Progress) -> Result<()> {
+    fn run_one(&self, rank: usize, progress: &Progress) -> Result<PipelineStats> {
+        crate::logging::ensure_task_logging();
         let _guard = set_task_log(self.open_log(rank)?);
         let task = TaskInfo::new(rank, self.world_size());
         info!(target: "trove::task", "launching pipeline for rank={rank} of {}", self.world_size());
         if self.config.randomize_start_duration > 0 {
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-            let secs = (nanos.subsec_nanos() as u64 ^ rank as u64) % (self.config.randomize_start_duration + 1);
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let secs =
+                (nanos.subsec_nanos() as u64 ^ rank as u64) % (self.config.randomize_start_duration + 1);
             std::thread::sleep(Duration::from_secs(secs));
         }
         let result = (|| {
@@ -423,7 +455,11 @@ impl LocalExecutor {
             let stages = self.pipeline.build(&task)?;
             let mut output = run_task(stages, &type_names, &task, self.batch_size, Some(&progress.docs))?;
             output.outputs.commit_all()?;
-            write_all(&*self.storage, &format!("stats/{rank:05}.json"), output.stats.to_json().as_bytes())?;
+            write_all(
+                &*self.storage,
+                &format!("stats/{rank:05}.json"),
+                output.stats.to_json_full().as_bytes(),
+            )?;
             write_all(&*self.storage, &Self::completion_path(rank), b"")?;
             Ok(output.stats)
         })();
@@ -435,7 +471,7 @@ impl LocalExecutor {
                     info!(target: "trove::task", "{} [{:.3}s] {}", s.name, s.time_stats.metric.total, counts.join(" "));
                 }
                 info!(target: "trove::task", "processing done for rank={rank}");
-                Ok(())
+                Ok(stats)
             }
             Err(e) => {
                 error!("rank {rank} failed: {e}");
@@ -449,21 +485,30 @@ fn log_path(rank: usize) -> String {
     format!("logs/task_{rank:05}.log")
 }
 
-/// Merges `stats/{rank:05}.json` of ranks `0..world_size` found in a logging folder (in rank order).
-pub fn merge_stats_folder(storage: &dyn Storage, world_size: usize) -> Result<PipelineStats> {
+/// Merges the stats of every completed rank in rank order: `fresh` holds the ranks run now (merged
+/// from memory, as DataTrove's executor does), the others are read from `stats/{rank:05}.json`.
+pub fn merge_stats(
+    storage: &dyn Storage,
+    world_size: usize,
+    fresh: &HashMap<usize, PipelineStats>,
+) -> Result<PipelineStats> {
     let mut merged = PipelineStats::default();
-    for file in storage.list("stats", false)? {
-        let Some(rank) = file.strip_prefix("stats/").and_then(|n| n.strip_suffix(".json")).and_then(|n| n.parse::<usize>().ok())
-        else {
-            continue;
-        };
-        if rank >= world_size {
-            warn!("ignoring {}: rank beyond the pipeline's {world_size} tasks", storage.resolve(&file));
-            continue;
+    let on_disk: HashMap<usize, String> = storage
+        .list("stats", false)?
+        .into_iter()
+        .filter_map(|file| {
+            let rank = file.strip_prefix("stats/")?.strip_suffix(".json")?.parse::<usize>().ok()?;
+            Some((rank, file))
+        })
+        .collect();
+    for rank in 0..world_size {
+        if let Some(stats) = fresh.get(&rank) {
+            merged = merged.merge(stats)?;
+        } else if let Some(file) = on_disk.get(&rank) {
+            let stats = PipelineStats::from_json(&read_to_string(storage, file)?)
+                .map_err(|e| Error::Format(format!("{}: {e}", storage.resolve(file))))?;
+            merged = merged.merge(&stats)?;
         }
-        let stats = PipelineStats::from_json(&read_to_string(storage, &file)?)
-            .map_err(|e| Error::Format(format!("{}: {e}", storage.resolve(&file))))?;
-        merged = merged.merge(&stats)?;
     }
     Ok(merged)
 }

@@ -59,6 +59,8 @@ pub use document::{Document, Media, Metadata, Value};
 pub use error::{Error, IoResultExt, Result};
 pub use executor::{LocalExecutor, LocalExecutorConfig, RunReport};
 pub use stats::{MetricStats, PipelineStats, Stats};
-pub use step::{Context, Filter, FilterStep, Map, MapStep, Source, SourceContext, Stage, StageKind, Step, Verdict};
+pub use step::{
+    Context, Filter, FilterStep, Map, MapStep, Source, SourceContext, Stage, StageKind, Step, Verdict,
+};
 pub use storage::{open_storage, AtomicFile, LocalStorage, Storage};
 pub use task::TaskInfo;

@@ -108,6 +108,14 @@ impl<S: Subscriber> Layer<S> for TaskLogLayer {
     }
 }
 
+/// Makes sure task logs are written even when the program installed no global subscriber (a library
+/// user's program, a test): then a subscriber that only writes task logs becomes the global default.
+pub fn ensure_task_logging() {
+    if !tracing::dispatcher::has_been_set() {
+        let _ = tracing_subscriber::registry().with(TaskLogLayer).try_init();
+    }
+}
+
 /// Installs stderr logging (`RUST_LOG` or `default_level`) plus task logs as the global subscriber.
 /// Per-task detail (target `trove::task`) goes to the task logs only unless `RUST_LOG` asks for it.
 /// Does nothing if a subscriber is installed already.

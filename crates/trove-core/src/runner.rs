@@ -71,7 +71,8 @@ pub fn run_task(
             step.finish(&mut cx).map_err(|e| wrap(i, &slot.type_name, e))?;
             slot.stats.time_stats.record(start.elapsed(), 0);
             if !out.is_empty() {
-                let mut down = Chain { slots: tail, first_index: i + 1, task, outputs: &mut outputs, docs_read: None };
+                let mut down =
+                    Chain { slots: tail, first_index: i + 1, task, outputs: &mut outputs, docs_read: None };
                 down.push(&mut out)?;
             }
         }

@@ -186,6 +186,25 @@ impl MetricStats {
         }
     }
 
+    /// Every field spelled out, for per-task stats files: DataTrove's `from_dict` reads it back exactly
+    /// (it ignores `_running_variance`, which lets trove merge task files bit for bit like in memory),
+    /// where the compact [`MetricStats::to_value`] form loses `n` for counts.
+    pub fn to_value_full(&self) -> Value {
+        let mut data = Map::new();
+        data.insert("total".into(), self.number(self.total));
+        data.insert("n".into(), json!(self.n));
+        data.insert("mean".into(), json!(self.mean));
+        data.insert("variance".into(), json!(self.variance()));
+        data.insert("std_dev".into(), json!(self.std_dev()));
+        if self.n > 0 {
+            data.insert("min".into(), self.number(self.min));
+            data.insert("max".into(), self.number(self.max));
+        }
+        data.insert("unit".into(), json!(self.unit));
+        data.insert("_running_variance".into(), json!(self.running_variance));
+        Value::Object(data)
+    }
+
     /// DataTrove's `from_dict`.
     pub fn from_value(value: &Value) -> Result<MetricStats> {
         let bad = || Error::Format(format!("not a metric: {value}"));
@@ -214,13 +233,15 @@ impl MetricStats {
                     None => 1,
                 };
                 let variance = get("variance").unwrap_or(0.0);
+                let running_variance =
+                    get("_running_variance").unwrap_or(variance * n.saturating_sub(1) as f64);
                 Ok(MetricStats {
                     total,
                     n,
                     mean,
-                    min: get("min").unwrap_or(mean),
-                    max: get("max").unwrap_or(mean),
-                    running_variance: variance * n.saturating_sub(1) as f64,
+                    min: get("min").unwrap_or(if n == 0 { f64::INFINITY } else { mean }),
+                    max: get("max").unwrap_or(if n == 0 { f64::NEG_INFINITY } else { mean }),
+                    running_variance,
                     unit: Cow::Owned(map.get("unit").and_then(Value::as_str).unwrap_or("doc").to_string()),
                     integral: is_int("total") && is_int("min") && is_int("max"),
                 })
@@ -283,8 +304,8 @@ impl TimingStats {
     /// Merges two timings (DataTrove's `TimingStats.__add__`).
     pub fn merge(&self, other: &TimingStats) -> TimingStats {
         let n_tasks = self.n_tasks + other.n_tasks;
-        let global_mean =
-            (self.n_tasks as f64 * self.global_mean + other.n_tasks as f64 * other.global_mean) / n_tasks as f64;
+        let global_mean = (self.n_tasks as f64 * self.global_mean + other.n_tasks as f64 * other.global_mean)
+            / n_tasks as f64;
         let s1 = self.global_std_dev.powi(2) * (self.n_tasks as f64 - 1.0);
         let s2 = other.global_std_dev.powi(2) * (other.n_tasks as f64 - 1.0);
         let s = s1
@@ -303,7 +324,15 @@ impl TimingStats {
 
     /// DataTrove's JSON for timing stats, `*_human` fields included.
     pub fn to_value(&self) -> Value {
-        let mut data = self.metric.to_value();
+        self.value_with(self.metric.to_value())
+    }
+
+    /// Like [`TimingStats::to_value`] with every metric field spelled out (per-task files).
+    pub fn to_value_full(&self) -> Value {
+        self.value_with(self.metric.to_value_full())
+    }
+
+    fn value_with(&self, mut data: Value) -> Value {
         let m = &self.metric;
         if let Value::Object(map) = &mut data {
             map.insert("total_human".into(), json!(human_duration(m.total, Unit::Second)));
@@ -350,38 +379,68 @@ enum Unit {
     Second,
 }
 
-/// A duration in words, in the style of `humanize.precisedelta` ("1 minute and 2.50 seconds").
+/// `humanize.precisedelta(seconds, minimum_unit=...)` as DataTrove calls it for the `*_human` fields:
+/// whole days, hours and minutes, then the minimum unit rounded to two decimals ("1 minute and 2.50
+/// seconds", "0 milliseconds").
 fn human_duration(seconds: f64, min_unit: Unit) -> String {
-    if !seconds.is_finite() {
+    if !seconds.is_finite() || seconds < 0.0 {
         return format!("{seconds} seconds");
     }
-    let units: [(&str, f64); 4] = [("day", 86400.0), ("hour", 3600.0), ("minute", 60.0), ("second", 1.0)];
-    let mut rest = seconds.abs();
-    let mut parts = Vec::new();
-    for (name, size) in units {
-        let last = name == "second" && min_unit == Unit::Second;
-        if last {
-            let plural = if format!("{rest:.2}") == "1.00" { "" } else { "s" };
-            parts.push(format!("{rest:.2} {name}{plural}"));
-            break;
+    // timedelta keeps whole microseconds.
+    let total_us = (seconds * 1e6).round();
+    let mut days = (total_us / 86_400e6).floor();
+    let mut rest_us = total_us - days * 86_400e6;
+    let mut hours = (rest_us / 3_600e6).floor();
+    rest_us -= hours * 3_600e6;
+    let mut minutes = (rest_us / 60e6).floor();
+    rest_us -= minutes * 60e6;
+    let round2 = |x: f64| format!("{x:.2}").parse::<f64>().unwrap_or(x);
+    let (mut secs, mut msecs) = match min_unit {
+        Unit::Second => (round2(rest_us / 1e6), 0.0),
+        Unit::Milli => {
+            let s = (rest_us / 1e6).floor();
+            (s, round2((rest_us - s * 1e6) / 1000.0))
         }
-        let whole = (rest / size).floor();
-        rest -= whole * size;
-        if whole > 0.0 {
-            parts.push(format!("{whole} {name}{}", if whole == 1.0 { "" } else { "s" }));
-        }
+    };
+    if msecs >= 1000.0 {
+        msecs -= 1000.0;
+        secs += 1.0;
     }
+    if secs >= 60.0 {
+        secs -= 60.0;
+        minutes += 1.0;
+    }
+    if minutes >= 60.0 {
+        minutes -= 60.0;
+        hours += 1.0;
+    }
+    if hours >= 24.0 {
+        hours -= 24.0;
+        days += 1.0;
+    }
+    let mut units = vec![("day", days, false), ("hour", hours, false), ("minute", minutes, false)];
+    units.push(("second", secs, min_unit == Unit::Second));
     if min_unit == Unit::Milli {
-        let ms = rest * 1000.0;
-        if parts.is_empty() || ms > 0.0 {
-            parts.push(format!("{ms:.2} millisecond{}", if format!("{ms:.2}") == "1.00" { "" } else { "s" }));
+        units.push(("millisecond", msecs, true));
+    }
+    let mut texts: Vec<String> = Vec::new();
+    for (name, value, is_min) in units {
+        if value > 0.0 || (texts.is_empty() && is_min) {
+            let count = if 1.0 < value && value < 2.0 { 2.0 } else { value.trunc() };
+            let plural = if count == 1.0 { "" } else { "s" };
+            if is_min && value.fract() > 0.0 {
+                texts.push(format!("{value:.2} {name}{plural}"));
+            } else {
+                texts.push(format!("{} {name}{plural}", value.trunc()));
+            }
         }
     }
-    match parts.len() {
-        1 => parts.remove(0),
+    match texts.len() {
+        0 => String::new(),
+        1 => texts.remove(0),
         _ => {
-            let last = parts.pop().unwrap_or_default();
-            format!("{} and {last}", parts.join(", "))
+            let last = texts.pop().unwrap_or_default();
+            format!("{} and {last}", texts.join(", "))
         }
     }
 }
@@ -466,6 +525,13 @@ impl Stats {
         json!({"name": self.name, "time_stats": self.time_stats.to_value(), "stats": stats})
     }
 
+    /// DataTrove's layout with every metric field spelled out (see [`MetricStats::to_value_full`]).
+    pub fn to_value_full(&self) -> Value {
+        let stats: Map<String, Value> =
+            self.stats.iter().map(|(k, v)| (k.clone(), v.to_value_full())).collect();
+        json!({"name": self.name, "time_stats": self.time_stats.to_value_full(), "stats": stats})
+    }
+
     /// Reads one step's stats from DataTrove's JSON layout.
     pub fn from_value(value: &Value) -> Result<Stats> {
         let name = value
@@ -522,9 +588,16 @@ impl PipelineStats {
         pyjson::to_python_json_pretty(&Value::Array(self.steps.iter().map(Stats::to_value).collect()))
     }
 
+    /// The per-task file: DataTrove's layout with every metric field spelled out, so merging task
+    /// files (in either tool) gives what merging in memory gives.
+    pub fn to_json_full(&self) -> String {
+        pyjson::to_python_json_pretty(&Value::Array(self.steps.iter().map(Stats::to_value_full).collect()))
+    }
+
     /// Parses stats JSON written by trove or DataTrove.
     pub fn from_json(text: &str) -> Result<PipelineStats> {
-        let value: Value = serde_json::from_str(text).map_err(|e| Error::Format(format!("stats JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| Error::Format(format!("stats JSON: {e}")))?;
         let items = value.as_array().ok_or_else(|| Error::Format("stats JSON is not a list".into()))?;
         Ok(PipelineStats { steps: items.iter().map(Stats::from_value).collect::<Result<_>>()? })
     }
@@ -548,7 +621,8 @@ mod tests {
 
     #[test]
     fn merge_equals_sequential() {
-        let (mut a, mut b, mut all) = (MetricStats::default(), MetricStats::default(), MetricStats::default());
+        let (mut a, mut b, mut all) =
+            (MetricStats::default(), MetricStats::default(), MetricStats::default());
         for i in 0..10 {
             let x = (i * i) as i64;
             if i % 3 == 0 { &mut a } else { &mut b }.update(x);
@@ -588,9 +662,25 @@ mod tests {
     }
 
     #[test]
+    fn full_form_round_trips_exactly() {
+        let mut counts = MetricStats::default();
+        (0..7).for_each(|_| counts.update(1));
+        let mut lens = MetricStats::default();
+        [3, 1, 4, 1, 5, 9, 2, 6].iter().for_each(|&x| lens.update(x));
+        for m in [counts, lens, MetricStats::default()] {
+            assert_eq!(MetricStats::from_value(&m.to_value_full()).unwrap(), m);
+        }
+    }
+
+    #[test]
     fn human_durations() {
         assert_eq!(human_duration(1.234, Unit::Second), "1.23 seconds");
         assert_eq!(human_duration(75.5, Unit::Second), "1 minute and 15.50 seconds");
         assert_eq!(human_duration(0.0123, Unit::Milli), "12.30 milliseconds");
+        // Values checked against humanize 4 as DataTrove 0.10.1 installs it.
+        assert_eq!(human_duration(0.0038706, Unit::Second), "0 seconds");
+        assert_eq!(human_duration(2.254e-6, Unit::Milli), "0 milliseconds");
+        assert_eq!(human_duration(5.3294e-6, Unit::Milli), "0.01 milliseconds");
+        assert_eq!(human_duration(3633.5, Unit::Second), "1 hour and 33.50 seconds");
     }
 }

@@ -243,7 +243,12 @@ impl<F: Filter> FilterStep<F> {
         }
     }
 
-    fn exclude(&mut self, mut doc: Document, reason: Option<&'static str>, cx: &mut Context<'_>) -> Result<()> {
+    fn exclude(
+        &mut self,
+        mut doc: Document,
+        reason: Option<&'static str>,
+        cx: &mut Context<'_>,
+    ) -> Result<()> {
         if let Some(writer) = &mut self.exclusion {
             if let Some(reason) = reason {
                 doc.metadata.insert("filter_reason".into(), reason.into());

@@ -100,7 +100,8 @@ impl LocalStorage {
             let file_type = entry.file_type().with_path(entry.path())?;
             // Follow symlinks to decide what the entry is.
             let is_dir = file_type.is_dir()
-                || (file_type.is_symlink() && fs::metadata(entry.path()).map(|m| m.is_dir()).unwrap_or(false));
+                || (file_type.is_symlink()
+                    && fs::metadata(entry.path()).map(|m| m.is_dir()).unwrap_or(false));
             if is_dir {
                 if recursive {
                     self.walk(&entry.path(), &rel_path, recursive, out)?;

@@ -294,9 +294,10 @@ impl KeywordFilter {
     /// A filter for `keywords` (matched as lowercase substrings).
     pub fn new(keywords: &[&str]) -> KeywordFilter {
         let lowered: Vec<String> = keywords.iter().map(|k| k.to_lowercase()).collect();
-        let ascii = lowered.iter().all(|k| k.is_ascii()).then(|| {
-            AhoCorasick::builder().ascii_case_insensitive(true).build(&lowered).ok()
-        });
+        let ascii = lowered
+            .iter()
+            .all(|k| k.is_ascii())
+            .then(|| AhoCorasick::builder().ascii_case_insensitive(true).build(&lowered).ok());
         KeywordFilter { ascii: ascii.flatten(), lowered }
     }
 }
@@ -356,6 +357,9 @@ mod tests {
     fn sampler_follows_numpy_stream() {
         // default_rng(1).uniform() gives 0.5118, 0.9505, 0.1442: with rate 0.5 → drop, drop, keep.
         let mut f = SamplerFilter { rate: 0.5, rng: Pcg64::from_seed(1) };
-        assert_eq!(verdicts(&mut f, &["a", "b", "c"]), [Verdict::Drop(None), Verdict::Drop(None), Verdict::Keep]);
+        assert_eq!(
+            verdicts(&mut f, &["a", "b", "c"]),
+            [Verdict::Drop(None), Verdict::Drop(None), Verdict::Keep]
+        );
     }
 }

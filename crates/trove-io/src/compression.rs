@@ -43,7 +43,11 @@ impl Compression {
             Some("infer") => {
                 for ext in [".bz2", ".xz", ".lz4", ".zip"] {
                     if path.ends_with(ext) {
-                        return Err(Error::data(path, "file name", format!("`{ext}` compression is not supported")));
+                        return Err(Error::data(
+                            path,
+                            "file name",
+                            format!("`{ext}` compression is not supported"),
+                        ));
                     }
                 }
                 Ok(Compression::from_extension(path))
@@ -91,7 +95,8 @@ impl DecodedReader {
     /// Wraps a raw file reader.
     pub fn new(raw: Box<dyn Read + Send>, compression: Compression) -> Result<DecodedReader> {
         let raw_offset = Arc::new(AtomicU64::new(0));
-        let counted = BufReader::with_capacity(1 << 17, CountingReader { inner: raw, count: raw_offset.clone() });
+        let counted =
+            BufReader::with_capacity(1 << 17, CountingReader { inner: raw, count: raw_offset.clone() });
         let reader: Box<dyn BufRead + Send> = match compression {
             Compression::None => Box::new(counted),
             Compression::Gzip => {
@@ -137,7 +142,11 @@ enum Encoder {
 
 impl CompressedWriter {
     /// Starts writing `file` with `compression` at `level` (the format's default when `None`).
-    pub fn new(file: Box<dyn AtomicFile>, compression: Compression, level: Option<i32>) -> Result<CompressedWriter> {
+    pub fn new(
+        file: Box<dyn AtomicFile>,
+        compression: Compression,
+        level: Option<i32>,
+    ) -> Result<CompressedWriter> {
         let buffered = io::BufWriter::with_capacity(1 << 17, file);
         let inner = match compression {
             Compression::None => Encoder::Plain(buffered),

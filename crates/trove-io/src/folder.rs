@@ -48,7 +48,13 @@ impl DataFolder {
     }
 
     /// This task's files: `files[rank::world_size]` of the sorted list.
-    pub fn shard(&self, rank: usize, world_size: usize, recursive: bool, glob: Option<&str>) -> Result<Vec<String>> {
+    pub fn shard(
+        &self,
+        rank: usize,
+        world_size: usize,
+        recursive: bool,
+        glob: Option<&str>,
+    ) -> Result<Vec<String>> {
         let files = self.list_files(recursive, glob)?;
         Ok(task::shard(&files, rank, world_size))
     }
@@ -60,7 +66,12 @@ impl DataFolder {
     }
 
     /// Starts writing a file atomically with `compression`.
-    pub fn create(&self, file: &str, compression: Compression, level: Option<i32>) -> Result<CompressedWriter> {
+    pub fn create(
+        &self,
+        file: &str,
+        compression: Compression,
+        level: Option<i32>,
+    ) -> Result<CompressedWriter> {
         CompressedWriter::new(self.storage.create(file)?, compression, level)
     }
 }

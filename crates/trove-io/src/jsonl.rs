@@ -195,7 +195,11 @@ impl Source for JsonlReader {
                     }
                     Err(e) => {
                         cx.stats.incr("malformed_lines");
-                        tracing::warn!("{}: line {}: skipping malformed JSON: {e}", folder.resolve(file), this + 1);
+                        tracing::warn!(
+                            "{}: line {}: skipping malformed JSON: {e}",
+                            folder.resolve(file),
+                            this + 1
+                        );
                     }
                 }
             }
@@ -308,8 +312,11 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
                 record.id = id_from_value(map.next_value::<Value>()?);
             } else if key == "media" {
                 let raw = map.next_value::<Option<Vec<RawMedia>>>()?.unwrap_or_default();
-                record.media =
-                    raw.into_iter().map(RawMedia::into_media).collect::<std::result::Result<_, _>>().map_err(A::Error::custom)?;
+                record.media = raw
+                    .into_iter()
+                    .map(RawMedia::into_media)
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(A::Error::custom)?;
             } else {
                 let value = map.next_value::<Value>()?;
                 record.rest.insert(key.into_owned(), value);
@@ -388,9 +395,16 @@ impl StepConfig for JsonlWriterConfig {
         let (level, expand, media) = (self.compression_level, self.expand_metadata, self.save_media_bytes);
         let open = Box::new(move |folder: &DataFolder, name: &str| -> Result<Box<dyn FormatFile>> {
             let writer = folder.create(name, compression, level)?;
-            Ok(Box::new(JsonlFile { writer, buf: Vec::with_capacity(1 << 14), expand, media, name: folder.resolve(name) }))
+            Ok(Box::new(JsonlFile {
+                writer,
+                buf: Vec::with_capacity(1 << 14),
+                expand,
+                media,
+                name: folder.resolve(name),
+            }))
         });
-        let writer = DiskWriter::new(&self.output_folder, &self.filename()?, self.max_file_size, cx.task.rank, open)?;
+        let writer =
+            DiskWriter::new(&self.output_folder, &self.filename()?, self.max_file_size, cx.task.rank, open)?;
         Ok(Stage::step(writer_name("🐿 Jsonl"), JsonlWriter { writer }))
     }
 

@@ -53,7 +53,8 @@ impl ReaderOptions {
         let mut files = match &self.paths_file {
             Some(list) => {
                 let text = storage::read_to_string(&*trove_core::open_storage(list)?, "")?;
-                let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+                let lines: Vec<String> =
+                    text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
                 task::shard(&lines, rank, world_size)
             }
             None => {
@@ -129,7 +130,13 @@ impl<'a> ReadState<'a> {
     }
 
     /// Turns a parsed record into a document and emits it, honouring `skip` and `limit`.
-    pub fn offer(&mut self, cx: &mut SourceContext<'_>, record: Record, file: &str, index: u64) -> Result<Flow> {
+    pub fn offer(
+        &mut self,
+        cx: &mut SourceContext<'_>,
+        record: Record,
+        file: &str,
+        index: u64,
+    ) -> Result<Flow> {
         let Some(doc) = self.adapt(record, file, index) else { return Ok(Flow::Continue) };
         if self.skipped < self.opts.skip {
             self.skipped += 1;

@@ -110,12 +110,10 @@ impl FilenameTemplate {
                 Part::Id => out.push_str(&doc.id),
                 Part::Meta(key) => match doc.metadata.get(key) {
                     Some(v) => out.push_str(&python_str(v)),
-                    None => {
-                        return Err(Error::config(format!(
-                            "output_filename placeholder `${{{key}}}` is not in the metadata of document `{}`",
-                            doc.id
-                        )))
-                    }
+                    None => return Err(Error::config(format!(
+                        "output_filename placeholder `${{{key}}}` is not in the metadata of document `{}`",
+                        doc.id
+                    ))),
                 },
             }
         }
@@ -266,7 +264,8 @@ mod tests {
 
     #[test]
     fn templates_render_like_python() {
-        let doc = Document::new("t", "doc-1").with_meta("lang", "en").with_meta("score", 0.5).with_meta("ok", true);
+        let doc =
+            Document::new("t", "doc-1").with_meta("lang", "en").with_meta("score", 0.5).with_meta("ok", true);
         let render = |t: &str| FilenameTemplate::parse(t).unwrap().render(&doc, "00003").unwrap();
         assert_eq!(render("${rank}.jsonl"), "00003.jsonl");
         assert_eq!(render("$lang/${rank}_$$x.jsonl"), "en/00003_$x.jsonl");

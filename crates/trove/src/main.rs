@@ -105,7 +105,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run { file, tasks, workers, rank, logging_dir, no_skip_completed, batch_size, no_progress } => {
+        Command::Run {
+            file,
+            tasks,
+            workers,
+            rank,
+            logging_dir,
+            no_skip_completed,
+            batch_size,
+            no_progress,
+        } => {
             let overrides = |c: &mut LocalExecutorConfig| {
                 if let Some(t) = tasks {
                     c.tasks = t;
@@ -122,7 +131,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let kind = executor_kind(&file)?;
             if kind != "local" {
-                bail!("{}: executor type `{kind}` is not supported by this build (use type = \"local\")", file.display());
+                bail!(
+                    "{}: executor type `{kind}` is not supported by this build (use type = \"local\")",
+                    file.display()
+                );
             }
             let mut executor = LocalExecutor::from_file(&file, trove::registry(), &overrides)?;
             executor.batch_size = batch_size.max(1);
@@ -165,7 +177,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("{}: ok", file.display());
                 } else {
                     bad += 1;
-                    println!("{}: {} problem{}", file.display(), problems.len(), if problems.len() == 1 { "" } else { "s" });
+                    println!(
+                        "{}: {} problem{}",
+                        file.display(),
+                        problems.len(),
+                        if problems.len() == 1 { "" } else { "s" }
+                    );
                     for p in problems {
                         println!("  - {p}");
                     }
@@ -177,7 +194,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let stats_dir = if folder.join("stats").is_dir() { folder.join("stats") } else { folder.clone() };
             let merged = merge_dir(&stats_dir)?;
             let out = output.unwrap_or_else(|| {
-                if stats_dir != folder { folder.join("stats.json") } else { folder.join("merged_stats.json") }
+                if stats_dir != folder {
+                    folder.join("stats.json")
+                } else {
+                    folder.join("merged_stats.json")
+                }
             });
             std::fs::write(&out, merged.to_json()).with_context(|| format!("writing {}", out.display()))?;
             println!("merged {} steps into {}", merged.steps.len(), out.display());

@@ -1,0 +1,462 @@
+//! End-to-end tests of trove's invariants: the crate graph, worker-count independence, resumable
+//! runs, DataTrove compatibility (golden files from DataTrove 0.10.1), pipeline files and bad input.
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use trove::core::{
+    Context, Document, Error, LocalExecutor, LocalExecutorConfig, Pipeline, PipelineFile, PipelineStats,
+    Stage, Step,
+};
+
+#[allow(dead_code)]
+#[path = "../examples/01_basic_filtering.rs"]
+mod example;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// The golden pipeline (`fixtures/golden/pipeline.toml`) with absolute paths and `tasks`.
+fn golden_file(dir: &Path, tasks: usize, workers: usize) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("fixtures/golden/pipeline.toml")).unwrap();
+    let text = text
+        .replace("\"fixtures/python-docs\"", &format!("{:?}", root().join("fixtures/python-docs")))
+        .replace("\"OUTPUT\"", &format!("{:?}", dir.join("out")))
+        .replace("\"LOGS\"", &format!("{:?}", dir.join("logs")))
+        .replace("tasks = 2", &format!("tasks = {tasks}"))
+        .replace("workers = 1", &format!("workers = {workers}"));
+    let path = dir.join("pipeline.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run_file(path: &Path) -> trove::core::RunReport {
+    let ex = LocalExecutor::from_file(path, trove::registry(), &|_| {}).unwrap();
+    ex.run().unwrap()
+}
+
+fn gunzip(path: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap()).read_to_end(&mut out).unwrap();
+    out
+}
+
+/// Stats JSON without timings (which differ run to run).
+fn without_time(stats: &Value) -> Value {
+    let mut v = stats.clone();
+    for step in v.as_array_mut().unwrap() {
+        step.as_object_mut().unwrap().remove("time_stats");
+    }
+    v
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Equal JSON, numbers within 1e-12 relative (integers exactly), keys in the same order.
+fn assert_close(a: &Value, b: &Value, at: &str) {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!((x - y).abs() <= 1e-12 * x.abs().max(y.abs()).max(1.0), "{at}: {x} vs {y}");
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}: lengths");
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                assert_close(p, q, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>(), "{at}: keys");
+            for (k, v) in x {
+                assert_close(v, &y[k], &format!("{at}.{k}"));
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
+
+fn keys_in_order(v: &Value) -> Vec<Vec<String>> {
+    v.as_array().unwrap().iter().map(|s| s["stats"].as_object().unwrap().keys().cloned().collect()).collect()
+}
+
+#[test]
+fn plugin_crates_depend_only_on_trove_core() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = meta["packages"].as_array().unwrap();
+    let names: Vec<&str> = packages.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"trove-core") && names.contains(&"trove-io") && names.contains(&"trove-slurm"));
+    for p in packages {
+        let name = p["name"].as_str().unwrap();
+        if name == "trove" || name == "xtask" {
+            continue;
+        }
+        let internal: Vec<&str> = p["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["kind"].is_null())
+            .map(|d| d["name"].as_str().unwrap())
+            .filter(|d| names.contains(d))
+            .collect();
+        let allowed: &[&str] = if name == "trove-core" { &[] } else { &["trove-core"] };
+        for dep in internal {
+            assert!(
+                allowed.contains(&dep),
+                "{name} depends on {dep}: plugin crates may depend on trove-core only"
+            );
+        }
+    }
+}
+
+#[test]
+fn outputs_and_stats_equal_datatrove_golden() {
+    let dir = tempfile::tempdir().unwrap();
+    run_file(&golden_file(dir.path(), 2, 2));
+    let golden = root().join("fixtures/golden/datatrove");
+    for rank in ["00000", "00001"] {
+        let ours = std::fs::read(dir.path().join(format!("out/{rank}.jsonl"))).unwrap();
+        let theirs = gunzip(&golden.join(format!("out/{rank}.jsonl.gz")));
+        assert!(ours == theirs, "output of rank {rank} differs from DataTrove's");
+    }
+    let ours = read_json(&dir.path().join("logs/stats.json"));
+    let theirs = read_json(&golden.join("stats.json"));
+    assert_eq!(without_time(&ours), without_time(&theirs));
+    assert_eq!(keys_in_order(&ours), keys_in_order(&theirs));
+    for (a, b) in ours.as_array().unwrap().iter().zip(theirs.as_array().unwrap()) {
+        let keys = |v: &Value| v["time_stats"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(a), keys(b), "time_stats layout of {}", a["name"]);
+    }
+}
+
+#[test]
+fn stats_files_merge_the_same_in_both_tools() {
+    // trove's task stats, merged by DataTrove's merge_stats (golden) and by trove.
+    let dir = root().join("fixtures/golden/trove");
+    let mut merged = PipelineStats::default();
+    for rank in ["00000", "00001"] {
+        let text = std::fs::read_to_string(dir.join(format!("stats/{rank}.json"))).unwrap();
+        merged = merged.merge(&PipelineStats::from_json(&text).unwrap()).unwrap();
+    }
+    let ours: Value = serde_json::from_str(&merged.to_json()).unwrap();
+    let theirs = read_json(&dir.join("merged-by-datatrove.json"));
+    // DataTrove rebuilds Welford's M2 as variance * (n - 1): equal up to float rounding.
+    assert_close(&without_time(&ours), &without_time(&theirs), "merged stats");
+    // Timings merge the same too, up to float rounding and the *_human texts.
+    for (a, b) in ours.as_array().unwrap().iter().zip(theirs.as_array().unwrap()) {
+        for (k, v) in b["time_stats"].as_object().unwrap() {
+            if let Some(x) = v.as_f64() {
+                let y = a["time_stats"][k].as_f64().unwrap();
+                assert!((x - y).abs() <= 1e-12 * x.abs().max(1.0), "{k}: {x} vs {y}");
+            }
+        }
+    }
+    // And trove reads DataTrove's task stats.
+    let dt = root().join("fixtures/golden/datatrove/stats");
+    let a = PipelineStats::from_json(&std::fs::read_to_string(dt.join("00000.json")).unwrap()).unwrap();
+    let b = PipelineStats::from_json(&std::fs::read_to_string(dt.join("00001.json")).unwrap()).unwrap();
+    let both = a.merge(&b).unwrap();
+    let expected = read_json(&root().join("fixtures/golden/datatrove/stats.json"));
+    for (step, exp) in both.steps.iter().zip(expected.as_array().unwrap()) {
+        for key in ["total", "forwarded", "dropped", "documents", "doc_len"] {
+            if let Some(m) = step.stats.get(key) {
+                let e = &exp["stats"][key];
+                let e = e.as_f64().or_else(|| e["total"].as_f64()).unwrap();
+                assert_eq!(m.total, e, "{} {key}", step.name);
+            }
+        }
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn one_worker_and_four_workers_give_identical_results() {
+    let (one, four) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run_file(&golden_file(one.path(), 4, 1));
+    run_file(&golden_file(four.path(), 4, 4));
+    let (a, b) = (files_in(&one.path().join("out")), files_in(&four.path().join("out")));
+    assert_eq!(a.len(), 4);
+    assert!(a == b, "outputs differ between 1 and 4 workers");
+    assert_eq!(
+        without_time(&read_json(&one.path().join("logs/stats.json"))),
+        without_time(&read_json(&four.path().join("logs/stats.json")))
+    );
+}
+
+/// Fails (or panics) on its 100th document of rank 1 while `armed`.
+struct Tripwire {
+    armed: Arc<AtomicBool>,
+    panic: bool,
+    seen: usize,
+}
+
+impl Step for Tripwire {
+    fn process(&mut self, doc: Document, cx: &mut Context<'_>) -> trove::core::Result<()> {
+        self.seen += 1;
+        if cx.task.rank == 1 && self.seen == 100 && self.armed.load(Ordering::SeqCst) {
+            if self.panic {
+                panic!("tripwire");
+            }
+            return Err(Error::config("tripwire"));
+        }
+        cx.emit(doc);
+        Ok(())
+    }
+}
+
+fn tripwire_pipeline(out: &Path, armed: Arc<AtomicBool>, panic: bool) -> Pipeline {
+    use trove::io::{JsonlReaderConfig, JsonlWriterConfig};
+    let input = root().join("fixtures/python-docs");
+    let mut writer = JsonlWriterConfig::new(out.to_str().unwrap());
+    writer.compression = Some("none".into());
+    let reader = JsonlReaderConfig {
+        add_file_path: false,
+        glob_pattern: Some("*.jsonl.gz".into()),
+        ..JsonlReaderConfig::new(input.to_str().unwrap())
+    };
+    Pipeline::new(trove::registry())
+        .step(reader)
+        .custom("tripwire", move |_| {
+            Ok(Stage::step("tripwire", Tripwire { armed: armed.clone(), panic, seen: 0 }))
+        })
+        .step(writer)
+}
+
+fn check_resume(panic: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |name: &str| LocalExecutorConfig {
+        tasks: 4,
+        workers: 2,
+        logging_dir: Some(dir.path().join(name).to_string_lossy().into_owned()),
+        ..LocalExecutorConfig::default()
+    };
+    let armed = Arc::new(AtomicBool::new(true));
+    let out = dir.path().join("out");
+    let ex = LocalExecutor::new(tripwire_pipeline(&out, armed.clone(), panic), config("logs")).unwrap();
+    match ex.run() {
+        Err(Error::Tasks { failed, total }) => {
+            assert_eq!(total, 4);
+            assert_eq!(failed.iter().map(|f| f.0).collect::<Vec<_>>(), [1]);
+            assert!(failed[0].1.contains("tripwire"), "{}", failed[0].1);
+        }
+        other => panic!("expected a task failure, got {:?}", other.map(|r| r.completed)),
+    }
+    let logs = dir.path().join("logs");
+    assert!(!logs.join("completions/00001").exists());
+    assert!(!logs.join("stats/00001.json").exists());
+    assert!(logs.join("completions/00000").exists());
+    let names: Vec<String> = files_in(&out).into_iter().map(|f| f.0).collect();
+    assert_eq!(names, ["00000.jsonl", "00002.jsonl", "00003.jsonl"], "no partial file for the failed rank");
+    let log = std::fs::read_to_string(logs.join("logs/task_00001.log")).unwrap();
+    assert!(log.contains("tripwire"), "the task log names the failure: {log}");
+
+    armed.store(false, Ordering::SeqCst);
+    let report = ex.run().unwrap();
+    assert_eq!(report.completed, [1]);
+    assert_eq!(report.skipped, [0, 2, 3]);
+
+    let clean_out = dir.path().join("clean-out");
+    let clean =
+        LocalExecutor::new(tripwire_pipeline(&clean_out, armed, panic), config("clean-logs")).unwrap();
+    clean.run().unwrap();
+    assert!(files_in(&out) == files_in(&clean_out), "resumed output differs from a clean run's");
+    assert_eq!(
+        without_time(&read_json(&logs.join("stats.json"))),
+        without_time(&read_json(&dir.path().join("clean-logs/stats.json")))
+    );
+}
+
+#[test]
+fn failed_task_leaves_no_trace_and_rerun_completes_it() {
+    check_resume(false);
+}
+
+#[test]
+fn panicking_step_fails_only_its_task() {
+    check_resume(true);
+}
+
+#[test]
+fn example_file_and_rust_builder_are_the_same_pipeline() {
+    let file = PipelineFile::load(&root().join("examples/01_basic_filtering.toml")).unwrap();
+    let from_file = file.resolve(trove::registry()).unwrap().to_values().unwrap();
+    let from_rust = example::pipeline().to_values().unwrap();
+    assert_eq!(from_file, from_rust);
+    // And YAML with the same structure is the same pipeline.
+    let yaml = file.to_text(trove::core::config::FileFormat::Yaml).unwrap();
+    let again = PipelineFile::parse(&yaml, trove::core::config::FileFormat::Yaml, "yaml").unwrap();
+    assert_eq!(again.resolve(trove::registry()).unwrap().to_values().unwrap(), from_file);
+}
+
+fn config_problems(toml: &str) -> Vec<String> {
+    let file = PipelineFile::parse(toml, trove::core::config::FileFormat::Toml, "test.toml").unwrap();
+    match file.resolve(trove::registry()) {
+        Err(Error::Config(p)) => p,
+        other => panic!("expected config errors, got {other:?}"),
+    }
+}
+
+#[test]
+fn config_errors_name_step_and_field() {
+    let problems = config_problems(
+        r#"
+[[pipeline]]
+type = "jsonl_reader"
+data_folder = "x"
+limt = 5
+
+[[pipeline]]
+type = "regex_filtr"
+regex_exp = "a"
+
+[[pipeline]]
+type = "regex_filter"
+regex_exp = "(unclosed"
+
+[[pipeline]]
+type = "length_filter"
+min_length = 10
+exclusion_writer = { type = "jsonl_writer", output_folder = "x", compresion = "gzip" }
+"#,
+    );
+    let all = problems.join("\n");
+    assert_eq!(problems.len(), 4, "{all}");
+    assert!(problems[0].starts_with("pipeline[0]: jsonl_reader: unknown field `limt`"), "{all}");
+    assert!(problems[1].contains("unknown step type `regex_filtr` (did you mean `regex_filter`?)"), "{all}");
+    assert!(problems[2].starts_with("pipeline[2]: regex_filter: regex_exp `(unclosed`"), "{all}");
+    assert!(problems[3].contains("length_filter: nested jsonl_writer: unknown field `compresion`"), "{all}");
+}
+
+fn write_input(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::write(input.join(name), bytes).unwrap();
+    input
+}
+
+fn run_reader(input: &Path, dir: &Path) -> Result<trove::core::RunReport, Error> {
+    use trove::io::{JsonlReaderConfig, JsonlWriterConfig};
+    let mut writer = JsonlWriterConfig::new(dir.join("out").to_str().unwrap());
+    writer.compression = Some("none".into());
+    let pipeline = Pipeline::new(trove::registry())
+        .step(JsonlReaderConfig { add_file_path: false, ..JsonlReaderConfig::new(input.to_str().unwrap()) })
+        .step(writer);
+    let config = LocalExecutorConfig {
+        logging_dir: Some(dir.join("logs").to_string_lossy().into_owned()),
+        ..LocalExecutorConfig::default()
+    };
+    LocalExecutor::new(pipeline, config)?.run()
+}
+
+#[test]
+fn malformed_lines_are_counted_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = "{\"text\": \"one\"}\n{\"text\": \"two\"\n[1, 2]\n\n{\"text\": 5}\n{\"text\": \"\"}\n{\"text\": \"three\", \"id\": 7}\n\
+                 {\"text\": \"bad media\", \"media\": [{\"id\": \"m\", \"type\": 0, \"url\": \"u\", \"media_bytes\": \"!!\"}]}\n";
+    let input = write_input(dir.path(), "a.jsonl", lines.as_bytes());
+    let report = run_reader(&input, dir.path()).unwrap();
+    let reader = &report.stats.steps[0];
+    assert_eq!(reader.stats["malformed_lines"].total, 4.0);
+    assert_eq!(reader.stats["documents"].total, 2.0);
+    let written = std::fs::read_to_string(dir.path().join("out/00000.jsonl")).unwrap();
+    // Ids default to {file}/{line index}; numeric ids become strings.
+    assert_eq!(written, "{\"text\":\"one\",\"id\":\"a.jsonl/0\"}\n{\"text\":\"three\",\"id\":\"7\"}\n");
+    let log = std::fs::read_to_string(dir.path().join("logs/logs/task_00000.log")).unwrap();
+    assert!(log.contains("a.jsonl: line 2: skipping malformed JSON"), "{log}");
+}
+
+#[test]
+fn corrupt_gzip_fails_the_task_naming_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for i in 0..2000 {
+        writeln!(gz, "{{\"text\": \"document number {i} with some words\"}}").unwrap();
+    }
+    let mut bytes = gz.finish().unwrap();
+    let len = bytes.len();
+    bytes[len / 2] ^= 0xff;
+    bytes[len / 2 + 1] ^= 0x55;
+    let input = write_input(dir.path(), "broken.jsonl.gz", &bytes[..len - 100]);
+    match run_reader(&input, dir.path()) {
+        Err(Error::Tasks { failed, .. }) => {
+            let msg = &failed[0].1;
+            assert!(msg.contains("broken.jsonl.gz") && msg.contains("byte"), "{msg}");
+        }
+        other => panic!("expected the task to fail, got {:?}", other.map(|r| r.completed)),
+    }
+    assert!(!dir.path().join("logs/completions/00000").exists());
+    assert!(!dir.path().join("out/00000.jsonl").exists());
+}
+
+fn trove_cmd() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_trove"));
+    cmd.current_dir(root());
+    cmd
+}
+
+#[test]
+fn cli_validate_reports_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[executor]\ntype = \"local\"\ntasks = 0\n\n[[pipeline]]\ntype = \"nope\"\n\n[[pipeline]]\ntype = \"sampler_filter\"\nrate = 2.0\n",
+    )
+    .unwrap();
+    let out = trove_cmd().arg("validate").arg(&bad).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("3 problems"), "{text}");
+    assert!(
+        text.contains("tasks") && text.contains("unknown step type `nope`") && text.contains("rate"),
+        "{text}"
+    );
+    let good = trove_cmd().args(["validate", "examples/01_basic_filtering.toml"]).output().unwrap();
+    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stdout));
+}
+
+#[test]
+fn cli_runs_the_example_and_skips_completed_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let run = || {
+        trove_cmd()
+            .args(["run", "examples/01_basic_filtering.toml", "--no-progress", "--logging-dir"])
+            .arg(&logs)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let text = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{text}{}", String::from_utf8_lossy(&first.stderr));
+    assert!(text.contains("4 tasks run") && text.contains("read 1477"), "{text}");
+    let second = run();
+    let text = String::from_utf8_lossy(&second.stdout);
+    assert!(text.contains("0 tasks run, 4 skipped"), "{text}");
+    let stats = read_json(&logs.join("stats.json"));
+    assert_eq!(stats[0]["stats"]["documents"]["total"], 1477);
+    // `trove stats merge` rebuilds the same merged stats from the task files as DataTrove's tool would.
+    let merged = dir.path().join("merged.json");
+    let out = trove_cmd().args(["stats", "merge"]).arg(&logs).arg("-o").arg(&merged).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(read_json(&merged)[4]["stats"]["total"], stats[4]["stats"]["total"]);
+}
