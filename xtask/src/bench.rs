@@ -46,6 +46,7 @@ fn python_sources() -> Result<PathBuf> {
 }
 
 /// A DataTrove pipeline script equivalent to the trove file written beside it.
+#[allow(clippy::too_many_arguments)] // one argument per pipeline parameter, the same for both tools
 fn datatrove_script(
     input: &Path,
     glob: &str,
@@ -78,6 +79,7 @@ if __name__ == "__main__":
     )
 }
 
+#[allow(clippy::too_many_arguments)] // one argument per pipeline parameter, the same for both tools
 fn trove_file(
     input: &Path,
     glob: &str,
@@ -331,7 +333,8 @@ pub fn bench_io(args: &[String]) -> Result<()> {
             Command::new(&trove)
                 .args(["run", "--no-progress"])
                 .arg(work.join("p.toml"))
-                .stdout(std::process::Stdio::null()),
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
         )?;
         let row = |tool: &str, m: &Measured, out: &Path| {
             let s = m.wall.as_secs_f64();

@@ -169,13 +169,44 @@ fn pretty(out: &mut String, value: &Value, level: usize) {
     }
 }
 
+/// Whether any byte of `w` needs escaping in a JSON string: below 0x20, `"` or `\\`.
+#[inline]
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (below_space | has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64))) != 0
+}
+
 /// Escapes `s` as a JSON string the way orjson does (UTF-8 kept, control characters as `\u00XX`).
 pub fn write_orjson_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let special = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    let mut i = 0;
+    while i < bytes.len() {
+        // Skip 8 bytes at a time while none needs escaping, then find the special byte.
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let w = u64::from_le_bytes([
+                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+            ]);
+            if !needs_escape(w) {
+                i += 8;
+                continue;
+            }
+        }
+        let end = (i + 8).min(bytes.len());
+        while i < end && !special(bytes[i]) {
+            i += 1;
+        }
+        if i == end {
+            continue;
+        }
+        let b = bytes[i];
         let esc: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -184,8 +215,7 @@ pub fn write_orjson_str(out: &mut Vec<u8>, s: &str) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
+            _ => b"",
         };
         out.extend_from_slice(&bytes[start..i]);
         if esc.is_empty() {
@@ -195,7 +225,8 @@ pub fn write_orjson_str(out: &mut Vec<u8>, s: &str) {
         } else {
             out.extend_from_slice(esc);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
@@ -315,6 +346,23 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "\"x\\u0001\\u001f\u{7f}\u{2028}é😀\\\"\\\\/\\t\\n\\r\\b\\f\""
         );
+    }
+
+    #[test]
+    fn escaping_agrees_with_serde_json_on_every_byte_position() {
+        // serde_json escapes exactly like orjson for these; check every offset of the SWAR loop.
+        for special in ["\"", "\\", "\n", "\u{1}", "\u{1f}", "é", "\u{7f}", " ", "~"] {
+            for pos in 0..20 {
+                let text = format!("{}{special}{}", "a".repeat(pos), "b".repeat(19 - pos));
+                let mut out = Vec::new();
+                write_orjson_str(&mut out, &text);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    serde_json::to_string(&text).unwrap(),
+                    "{text:?}"
+                );
+            }
+        }
     }
 
     #[test]

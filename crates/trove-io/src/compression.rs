@@ -134,11 +134,15 @@ pub struct CompressedWriter {
     written: u64,
 }
 
+// Compressors get their input in large blocks (an outer buffer): one deflate call per 128 KiB rather
+// than one per document.
 enum Encoder {
     Plain(io::BufWriter<Box<dyn AtomicFile>>),
-    Gzip(flate2::write::GzEncoder<io::BufWriter<Box<dyn AtomicFile>>>),
-    Zstd(zstd::stream::write::Encoder<'static, io::BufWriter<Box<dyn AtomicFile>>>),
+    Gzip(io::BufWriter<flate2::write::GzEncoder<io::BufWriter<Box<dyn AtomicFile>>>>),
+    Zstd(io::BufWriter<zstd::stream::write::Encoder<'static, io::BufWriter<Box<dyn AtomicFile>>>>),
 }
+
+const BLOCK: usize = 1 << 17;
 
 impl CompressedWriter {
     /// Starts writing `file` with `compression` at `level` (the format's default when `None`).
@@ -152,12 +156,14 @@ impl CompressedWriter {
             Compression::None => Encoder::Plain(buffered),
             Compression::Gzip => {
                 let level = level.map(|l| l.clamp(0, 9) as u32).unwrap_or(DEFAULT_GZIP_LEVEL);
-                Encoder::Gzip(flate2::write::GzEncoder::new(buffered, flate2::Compression::new(level)))
+                let gz = flate2::write::GzEncoder::new(buffered, flate2::Compression::new(level));
+                Encoder::Gzip(io::BufWriter::with_capacity(BLOCK, gz))
             }
-            Compression::Zstd => Encoder::Zstd(
+            Compression::Zstd => Encoder::Zstd(io::BufWriter::with_capacity(
+                BLOCK,
                 zstd::stream::write::Encoder::new(buffered, level.unwrap_or(DEFAULT_ZSTD_LEVEL))
                     .map_err(Error::external)?,
-            ),
+            )),
         };
         Ok(CompressedWriter { inner, written: 0 })
     }
@@ -171,8 +177,8 @@ impl CompressedWriter {
     pub fn finish(self) -> io::Result<Box<dyn AtomicFile>> {
         let buffered = match self.inner {
             Encoder::Plain(w) => w,
-            Encoder::Gzip(w) => w.finish()?,
-            Encoder::Zstd(w) => w.finish()?,
+            Encoder::Gzip(w) => w.into_inner().map_err(|e| e.into_error())?.finish()?,
+            Encoder::Zstd(w) => w.into_inner().map_err(|e| e.into_error())?.finish()?,
         };
         buffered.into_inner().map_err(|e| e.into_error())
     }

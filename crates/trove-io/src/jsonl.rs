@@ -447,19 +447,26 @@ struct JsonlFile {
     name: String,
 }
 
+/// Serialized documents are gathered into blocks of this size before they reach the (compressing) writer.
+const BLOCK: usize = 1 << 17;
+
 impl FormatFile for JsonlFile {
     fn write_doc(&mut self, doc: &Document) -> Result<()> {
-        self.buf.clear();
         serialize_document(&mut self.buf, doc, self.expand, self.media);
         self.buf.push(b'\n');
-        self.writer.write_all(&self.buf).with_path(&self.name)
+        if self.buf.len() >= BLOCK {
+            self.writer.write_all(&self.buf).with_path(&self.name)?;
+            self.buf.clear();
+        }
+        Ok(())
     }
 
     fn size(&self) -> u64 {
-        self.writer.written()
+        self.writer.written() + self.buf.len() as u64
     }
 
-    fn finish(self: Box<Self>) -> Result<Box<dyn AtomicFile>> {
+    fn finish(mut self: Box<Self>) -> Result<Box<dyn AtomicFile>> {
+        self.writer.write_all(&self.buf).with_path(&self.name)?;
         let name = self.name;
         self.writer.finish().with_path(name)
     }

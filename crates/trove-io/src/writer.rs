@@ -110,10 +110,12 @@ impl FilenameTemplate {
                 Part::Id => out.push_str(&doc.id),
                 Part::Meta(key) => match doc.metadata.get(key) {
                     Some(v) => out.push_str(&python_str(v)),
-                    None => return Err(Error::config(format!(
+                    None => {
+                        return Err(Error::config(format!(
                         "output_filename placeholder `${{{key}}}` is not in the metadata of document `{}`",
                         doc.id
-                    ))),
+                    )))
+                    }
                 },
             }
         }

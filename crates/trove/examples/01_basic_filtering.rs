@@ -2,6 +2,7 @@
 //!
 //! Run from the repository root:
 //! `cargo run --release -p trove --example 01_basic_filtering`
+#![allow(clippy::print_stdout)] // an example program reports on stdout
 
 use trove::core::{LocalExecutor, LocalExecutorConfig, Pipeline};
 use trove::filters::{KeywordFilterConfig, LengthFilterConfig, SamplerFilterConfig};

@@ -1,4 +1,5 @@
 //! The `trove` command.
+#![allow(clippy::print_stdout)] // a command-line program reports on stdout
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test helper is a failed test
 //! End-to-end tests of trove's invariants: the crate graph, worker-count independence, resumable
 //! runs, DataTrove compatibility (golden files from DataTrove 0.10.1), pipeline files and bad input.
 
