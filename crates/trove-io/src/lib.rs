@@ -33,14 +33,20 @@
 pub mod compression;
 pub mod folder;
 pub mod jsonl;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod reader;
 pub mod writer;
 
 pub use compression::Compression;
 pub use folder::DataFolder;
 pub use jsonl::{JsonlReaderConfig, JsonlWriterConfig};
+#[cfg(feature = "parquet")]
+pub use parquet::{ParquetReaderConfig, ParquetWriterConfig};
 
 /// Registers this crate's steps.
 pub fn register(registry: &mut trove_core::Registry) {
     registry.register::<JsonlReaderConfig>().register::<JsonlWriterConfig>();
+    #[cfg(feature = "parquet")]
+    registry.register::<ParquetReaderConfig>().register::<ParquetWriterConfig>();
 }

@@ -461,3 +461,74 @@ fn cli_runs_the_example_and_skips_completed_tasks() {
     assert!(out.status.success());
     assert_eq!(read_json(&merged)[4]["stats"]["total"], stats[4]["stats"]["total"]);
 }
+
+#[test]
+fn parquet_round_trip_keeps_documents() {
+    use trove::io::{JsonlReaderConfig, JsonlWriterConfig, ParquetReaderConfig, ParquetWriterConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let d = |p: &str| dir.path().join(p).to_string_lossy().into_owned();
+    let lines = concat!(
+        "{\"text\":\"first\",\"id\":\"a\",\"metadata\":{\"lang\":\"en\",\"score\":0.5,\"n\":3,\"ok\":true,\"tags\":[\"x\",\"y\"],\"nested\":{\"k\":1}}}\n",
+        "{\"text\":\"second\",\"id\":\"b\",\"metadata\":{\"lang\":\"fr\",\"score\":1.25,\"n\":-4,\"ok\":false,\"tags\":[],\"nested\":{\"k\":2}}}\n",
+        "{\"text\":\"third\",\"id\":\"c\",\"media\":[{\"id\":\"m\",\"type\":3,\"url\":\"u\",\"alt\":null,\"path\":null,\"offset\":null,\"length\":null,\"media_bytes\":\"AAEC\",\"metadata\":{}}],\"metadata\":{\"lang\":\"de\",\"score\":2.0,\"n\":5,\"ok\":true,\"tags\":[\"z\"],\"nested\":{\"k\":3}}}\n",
+    );
+    write_input(dir.path(), "a.jsonl", lines.as_bytes());
+    let config =
+        |name: &str| LocalExecutorConfig { logging_dir: Some(d(name)), ..LocalExecutorConfig::default() };
+    let to_parquet = Pipeline::new(trove::registry())
+        .step(JsonlReaderConfig { add_file_path: false, ..JsonlReaderConfig::new(d("in")) })
+        .step(ParquetWriterConfig { save_media_bytes: true, ..ParquetWriterConfig::new(d("pq")) });
+    LocalExecutor::new(to_parquet, config("l1")).unwrap().run().unwrap();
+    let listing: Vec<_> = walk(dir.path());
+    // max_file_size defaults to 5 GiB, so files are numbered as in DataTrove.
+    assert!(dir.path().join("pq/000_00000.parquet").exists(), "{listing:?}");
+    let mut back = JsonlWriterConfig::new(d("back"));
+    back.compression = Some("none".into());
+    back.save_media_bytes = true;
+    let from_parquet = Pipeline::new(trove::registry()).step(ParquetReaderConfig::new(d("pq"))).step(back);
+    let report = LocalExecutor::new(from_parquet, config("l2")).unwrap().run().unwrap();
+    assert_eq!(report.stats.steps[0].name, "📖 - READER: 📒 Parquet");
+    let written = std::fs::read_to_string(dir.path().join("back/00000.jsonl")).unwrap();
+    // The Parquet reader adds `file_path` (DataTrove's ParquetReader always does).
+    let file_path = format!(",\"file_path\":{}", serde_json::to_string(&d("pq/000_00000.parquet")).unwrap());
+    let expected: String = lines.lines().map(|l| format!("{}{file_path}}}}}\n", &l[..l.len() - 2])).collect();
+    assert_eq!(written, expected);
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p.to_string_lossy().into_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn reads_datatrove_parquet_like_datatrove() {
+    use trove::io::{JsonlWriterConfig, ParquetReaderConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("pq");
+    std::fs::create_dir(&pq).unwrap();
+    let golden = root().join("fixtures/golden/datatrove/parquet");
+    std::fs::copy(golden.join("000_00000.parquet"), pq.join("000_00000.parquet")).unwrap();
+    let mut writer = JsonlWriterConfig::new(dir.path().join("out").to_str().unwrap());
+    writer.compression = Some("none".into());
+    let pipeline =
+        Pipeline::new(trove::registry()).step(ParquetReaderConfig::new(pq.to_str().unwrap())).step(writer);
+    let config = LocalExecutorConfig {
+        logging_dir: Some(dir.path().join("logs").to_string_lossy().into_owned()),
+        ..LocalExecutorConfig::default()
+    };
+    LocalExecutor::new(pipeline, config).unwrap().run().unwrap();
+    let ours = std::fs::read_to_string(dir.path().join("out/00000.jsonl")).unwrap();
+    let theirs = std::fs::read_to_string(golden.join("read-back.jsonl")).unwrap();
+    assert!(
+        ours == theirs.replace("PARQUET_DIR", pq.to_str().unwrap()),
+        "JSONL from DataTrove's Parquet differs"
+    );
+}
