@@ -1,6 +1,6 @@
 //! Compression inferred from file extensions: none, gzip (`.gz`), zstd (`.zst`).
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -86,7 +86,7 @@ impl<R: Read> Read for CountingReader<R> {
 
 /// A decompressing reader that knows how far into the raw file it has read.
 pub struct DecodedReader {
-    reader: Box<dyn BufRead + Send>,
+    reader: Box<dyn Read + Send>,
     raw_offset: Arc<AtomicU64>,
     compression: Compression,
 }
@@ -97,15 +97,12 @@ impl DecodedReader {
         let raw_offset = Arc::new(AtomicU64::new(0));
         let counted =
             BufReader::with_capacity(1 << 17, CountingReader { inner: raw, count: raw_offset.clone() });
-        let reader: Box<dyn BufRead + Send> = match compression {
+        let reader: Box<dyn Read + Send> = match compression {
             Compression::None => Box::new(counted),
-            Compression::Gzip => {
-                Box::new(BufReader::with_capacity(1 << 18, flate2::bufread::MultiGzDecoder::new(counted)))
+            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(counted)),
+            Compression::Zstd => {
+                Box::new(zstd::stream::read::Decoder::with_buffer(counted).map_err(Error::external)?)
             }
-            Compression::Zstd => Box::new(BufReader::with_capacity(
-                1 << 18,
-                zstd::stream::read::Decoder::with_buffer(counted).map_err(Error::external)?,
-            )),
         };
         Ok(DecodedReader { reader, raw_offset, compression })
     }
@@ -121,9 +118,64 @@ impl DecodedReader {
         self.compression
     }
 
-    /// The decoded stream.
-    pub fn reader(&mut self) -> &mut (dyn BufRead + Send) {
+    /// The decoded stream. Read it in large blocks (or through [`LineReader`]): it is not buffered.
+    pub fn reader(&mut self) -> &mut (dyn Read + Send) {
         &mut *self.reader
+    }
+}
+
+/// Splits a stream into lines inside one reusable buffer, handing out each line as a mutable slice
+/// (what simd-json parses in place): no copy per line.
+pub struct LineReader {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+}
+
+impl Default for LineReader {
+    fn default() -> Self {
+        LineReader { buf: vec![0; 1 << 18], start: 0, end: 0, eof: false }
+    }
+}
+
+impl LineReader {
+    /// Starts over for a new stream (keeps the buffer).
+    pub fn reset(&mut self) {
+        self.start = 0;
+        self.end = 0;
+        self.eof = false;
+    }
+
+    /// The next line (with its `\n`, if any), or `None` at the end of the stream.
+    pub fn next_line(&mut self, r: &mut dyn Read) -> io::Result<Option<&mut [u8]>> {
+        loop {
+            if let Some(p) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+                let (s, e) = (self.start, self.start + p + 1);
+                self.start = e;
+                return Ok(Some(&mut self.buf[s..e]));
+            }
+            if self.eof {
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                let (s, e) = (self.start, self.end);
+                self.start = e;
+                return Ok(Some(&mut self.buf[s..e]));
+            }
+            // Move the partial line to the front, grow if it fills the buffer, read more.
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if self.end == self.buf.len() {
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+            let n = r.read(&mut self.buf[self.end..])?;
+            if n == 0 {
+                self.eof = true;
+            }
+            self.end += n;
+        }
     }
 }
 
@@ -208,4 +260,32 @@ impl Write for CompressedWriter {
 pub fn is_supported(path: &Path) -> bool {
     let name = path.to_string_lossy();
     ![".bz2", ".xz", ".lz4", ".zip"].iter().any(|e| name.ends_with(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_reader_splits_across_reads_and_grows() {
+        let long = "x".repeat(600_000);
+        let text = format!("a\n\nbb\n{long}\nlast");
+        // A reader that returns at most 7 bytes per call.
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(buf.len()).min(7);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut r = Trickle(text.as_bytes());
+        let mut lines = LineReader::default();
+        let mut got = Vec::new();
+        while let Some(line) = lines.next_line(&mut r).unwrap() {
+            got.push(String::from_utf8(line.to_vec()).unwrap());
+        }
+        assert_eq!(got, ["a\n", "\n", "bb\n", &format!("{long}\n"), "last"]);
+    }
 }

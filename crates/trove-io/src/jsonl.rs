@@ -154,7 +154,7 @@ impl Source for JsonlReader {
         let folder = DataFolder::open(&self.options.data_folder)?;
         let files = self.options.shard(&folder, cx.task.rank, cx.task.world_size)?;
         let mut state = ReadState::new(&self.options, &folder);
-        let mut line = Vec::with_capacity(1 << 16);
+        let mut lines = crate::compression::LineReader::default();
         let mut buffers = simd_json::Buffers::default();
         for (i, file) in files.iter().enumerate() {
             if state.done() {
@@ -162,11 +162,12 @@ impl Source for JsonlReader {
             }
             state.start_file(cx, file, i, files.len());
             let mut reader = folder.open_read(file, self.compression.as_deref())?;
+            lines.reset();
             let mut index: u64 = 0;
             loop {
-                line.clear();
-                let n = match reader.reader().read_until(b'\n', &mut line) {
-                    Ok(n) => n,
+                let line = match lines.next_line(reader.reader()) {
+                    Ok(Some(line)) => line,
+                    Ok(None) => break,
                     Err(e) => {
                         return Err(Error::data(
                             folder.resolve(file),
@@ -175,16 +176,13 @@ impl Source for JsonlReader {
                         ))
                     }
                 };
-                if n == 0 {
-                    break;
-                }
                 let this = index;
                 index += 1;
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
                 let seed = RecordSeed { text_key: &self.options.text_key, id_key: &self.options.id_key };
-                let parsed = simd_json::Deserializer::from_slice_with_buffers(&mut line, &mut buffers)
+                let parsed = simd_json::Deserializer::from_slice_with_buffers(line, &mut buffers)
                     .map_err(|e| e.to_string())
                     .and_then(|mut de| seed.deserialize(&mut de).map_err(|e| e.to_string()));
                 match parsed {

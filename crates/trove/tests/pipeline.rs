@@ -532,3 +532,170 @@ fn reads_datatrove_parquet_like_datatrove() {
         "JSONL from DataTrove's Parquet differs"
     );
 }
+
+fn jsonl_lines(dir: &Path) -> Vec<String> {
+    let mut files = walk(dir);
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| {
+            let bytes = std::fs::read(f).unwrap();
+            let text = if f.ends_with(".zst") {
+                String::from_utf8(zstd_decode(&bytes)).unwrap()
+            } else {
+                String::from_utf8(bytes).unwrap()
+            };
+            text.lines().map(str::to_string).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn zstd_decode(bytes: &[u8]) -> Vec<u8> {
+    // Read through trove's own reader path to avoid another dependency here.
+    let dir = tempfile::tempdir().unwrap();
+    let storage = trove::core::LocalStorage::new(dir.path());
+    trove::core::storage::write_all(&storage, "x.zst", bytes).unwrap();
+    let folder = trove::io::DataFolder::open(dir.path().to_str().unwrap()).unwrap();
+    let mut r = folder.open_read("x.zst", Some("infer")).unwrap();
+    let mut out = Vec::new();
+    r.reader().read_to_end(&mut out).unwrap();
+    out
+}
+
+fn run_toml(dir: &Path, body: &str) -> trove::core::RunReport {
+    let path = dir.join(format!("p{}.toml", walk(dir).len()));
+    let text = body.replace("DIR", dir.to_str().unwrap());
+    std::fs::write(&path, text).unwrap();
+    run_file(&path)
+}
+
+#[test]
+fn writer_options_behave_like_datatrove() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = String::new();
+    for i in 0..6 {
+        let lang = if i % 2 == 0 { "en" } else { "fr" };
+        input +=
+            &format!("{{\"text\": \"document {i} about data\", \"id\": \"d{i}\", \"lang\": \"{lang}\"}}\n");
+    }
+    input += "{\"text\": \"no keyword here\", \"id\": \"d6\", \"lang\": \"en\"}\n";
+    write_input(dir.path(), "a.jsonl", input.as_bytes());
+    let report = run_toml(
+        dir.path(),
+        r#"
+[executor]
+logging_dir = "DIR/logs"
+
+[[pipeline]]
+type = "jsonl_reader"
+data_folder = "DIR/in"
+add_file_path = false
+
+[[pipeline]]
+type = "keyword_filter"
+keywords = ["DATA"]
+exclusion_writer = { type = "jsonl_writer", output_folder = "DIR/excluded", compression = "none" }
+
+[[pipeline]]
+type = "jsonl_writer"
+output_folder = "DIR/by_lang"
+output_filename = "${lang}/${rank}.jsonl"
+compression = "zstd"
+
+[[pipeline]]
+type = "jsonl_writer"
+output_folder = "DIR/split"
+compression = "none"
+max_file_size = 100
+
+[[pipeline]]
+type = "jsonl_writer"
+output_folder = "DIR/expanded"
+compression = "none"
+expand_metadata = true
+"#,
+    );
+    let by_lang = &report.stats.steps[2].stats;
+    assert_eq!(by_lang["en/XXXXX.jsonl.zst"].total, 3.0);
+    assert_eq!(by_lang["fr/XXXXX.jsonl.zst"].total, 3.0);
+    assert_eq!(jsonl_lines(&dir.path().join("by_lang/en")).len(), 3);
+    assert!(dir.path().join("by_lang/fr/00000.jsonl.zst").exists());
+    // max_file_size: a new numbered file once the current one holds 100 bytes.
+    let mut split: Vec<String> = std::fs::read_dir(dir.path().join("split"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    split.sort();
+    assert_eq!(split, ["000_00000.jsonl", "001_00000.jsonl", "002_00000.jsonl"]);
+    assert_eq!(jsonl_lines(&dir.path().join("split")).len(), 6);
+    assert_eq!(
+        jsonl_lines(&dir.path().join("expanded"))[0],
+        "{\"text\":\"document 0 about data\",\"id\":\"d0\",\"lang\":\"en\"}"
+    );
+    assert_eq!(
+        jsonl_lines(&dir.path().join("excluded")),
+        ["{\"text\":\"no keyword here\",\"id\":\"d6\",\"metadata\":{\"lang\":\"en\",\"filter_reason\":\"no_keyword\"}}"]
+    );
+}
+
+#[test]
+fn skip_and_limit_count_documents_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write_input(dir.path(), "a.jsonl", b"{\"text\":\"a0\"}\n{\"text\":\"\"}\n{\"text\":\"a2\"}\n");
+    write_input(dir.path(), "b.jsonl", b"{\"text\":\"b0\"}\n{\"text\":\"b1\"}\n{\"text\":\"b2\"}\n");
+    run_toml(
+        dir.path(),
+        r#"
+[executor]
+logging_dir = "DIR/logs"
+[[pipeline]]
+type = "jsonl_reader"
+data_folder = "DIR/in"
+add_file_path = false
+skip = 1
+limit = 3
+[[pipeline]]
+type = "jsonl_writer"
+output_folder = "DIR/out"
+compression = "none"
+"#,
+    );
+    let ids: Vec<String> = jsonl_lines(&dir.path().join("out")).iter().map(|l| read_id(l)).collect();
+    // The empty text is not a document: skip 1 drops a0, then a2, b0, b1 (limit 3).
+    assert_eq!(ids, ["a.jsonl/2", "b.jsonl/0", "b.jsonl/1"]);
+}
+
+fn read_id(line: &str) -> String {
+    serde_json::from_str::<Value>(line).unwrap()["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn depends_runs_the_earlier_pipeline_first() {
+    let dir = tempfile::tempdir().unwrap();
+    write_input(dir.path(), "a.jsonl", b"{\"text\":\"hello\"}\n");
+    let first = dir.path().join("first.toml");
+    std::fs::write(
+        &first,
+        format!(
+            "[executor]\nlogging_dir = \"{d}/logs1\"\n[[pipeline]]\ntype = \"jsonl_reader\"\ndata_folder = \"{d}/in\"\n\
+             [[pipeline]]\ntype = \"jsonl_writer\"\noutput_folder = \"{d}/mid\"\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let second = dir.path().join("second.toml");
+    std::fs::write(
+        &second,
+        format!(
+            "[executor]\nlogging_dir = \"{d}/logs2\"\ndepends = \"{f}\"\n[[pipeline]]\ntype = \"jsonl_reader\"\n\
+             data_folder = \"{d}/mid\"\n[[pipeline]]\ntype = \"jsonl_writer\"\noutput_folder = \"{d}/final\"\n",
+            d = dir.path().display(),
+            f = first.display()
+        ),
+    )
+    .unwrap();
+    let report = run_file(&second);
+    assert_eq!(report.stats.steps[1].stats["total"].total, 1.0);
+    assert!(dir.path().join("logs1/completions/00000").exists());
+    assert!(dir.path().join("final/00000.jsonl.gz").exists());
+}
