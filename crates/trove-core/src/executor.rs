@@ -322,9 +322,6 @@ impl LocalExecutor {
         let stats = merge_stats(&*self.storage, self.world_size(), &fresh)?;
         write_all(&*self.storage, "stats.json", stats.to_json().as_bytes())?;
         if !failed.is_empty() {
-            for (rank, err) in &failed {
-                error!("rank {rank} failed: {err} (log: {})", self.storage.resolve(&log_path(*rank)));
-            }
             return Err(Error::Tasks { failed, total: to_run.len() });
         }
         Ok(RunReport {
@@ -474,7 +471,7 @@ impl LocalExecutor {
                 Ok(stats)
             }
             Err(e) => {
-                error!("rank {rank} failed: {e}");
+                error!("rank {rank} failed: {e} (log: {})", self.storage.resolve(&log_path(rank)));
                 Err(e)
             }
         }
