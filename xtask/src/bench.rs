@@ -234,6 +234,30 @@ if __name__ == "__main__":
     let folder = pq.join("pq").canonicalize()?.to_string_lossy().into_owned();
     std::fs::write(golden.join("datatrove/parquet/read-back.jsonl"), back.replace(&folder, "PARQUET_DIR"))?;
     copy(work.join("trove-merged-by-datatrove.json"), "trove/merged-by-datatrove.json")?;
+    // WARC: DataTrove's WarcReader on the committed sample WARCs.
+    let warc = work.join("warc");
+    std::fs::create_dir_all(&warc)?;
+    let script = format!(
+        r#"
+from datatrove.pipeline.readers import WarcReader
+from datatrove.pipeline.writers import JsonlWriter
+from datatrove.executor import LocalPipelineExecutor
+if __name__ == "__main__":
+    LocalPipelineExecutor([WarcReader("{input}"), JsonlWriter("out", compression=None)], tasks=1, logging_dir="logs").run()
+"#,
+        input = root().join("fixtures/warc").display()
+    );
+    std::fs::write(warc.join("p.py"), script)?;
+    run(Command::new(&python).arg("p.py").current_dir(&warc))?;
+    let out = std::fs::read_to_string(warc.join("out/00000.jsonl"))?;
+    let folder = root().join("fixtures/warc").canonicalize()?.to_string_lossy().into_owned();
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(golden.join("datatrove/warc-read.jsonl.gz"))?,
+        flate2::Compression::best(),
+    );
+    gz.write_all(out.replace(&folder, "WARC_DIR").as_bytes())?;
+    gz.finish()?;
+    copy(warc.join("logs/stats.json"), "datatrove/warc-stats.json")?;
     eprintln!("golden-stats: wrote {}", golden.display());
     Ok(())
 }

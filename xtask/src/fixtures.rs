@@ -33,8 +33,20 @@ pub fn run(write_sample: bool) -> Result<()> {
         write_jsonl(&all, sections.iter().enumerate().map(|(i, s)| doc_json(s, i, 0)))?;
     }
     bench_corpus(&sections, 150)?;
+    let dolma = dolma_sdist()?;
     if write_sample {
         write_sample_files(&sections)?;
+        let warc = root().join("fixtures/warc");
+        std::fs::create_dir_all(&warc)?;
+        for name in ["sample-0000.warc.gz", "sample-0001.warc.gz"] {
+            let kept = copy_warc_without_registry_hosts(
+                &dolma.join("tests/data/warc").join(name),
+                &warc.join(name),
+            )?;
+            eprintln!("fixtures: {name}: {kept} records kept");
+        }
+        std::fs::copy(dolma.join("LICENSE"), warc.join("LICENSE"))?;
+        eprintln!("fixtures: copied the dolma sample WARCs (Apache-2.0) to {}", warc.display());
     }
     eprintln!("fixtures: cache ready in {}", cache().display());
     Ok(())
@@ -44,6 +56,60 @@ fn count_files(dir: &Path) -> usize {
     let mut files = Vec::new();
     walk(dir, &mut files);
     files.len()
+}
+
+/// Re-writes a (well-formed) WARC with one gzip member per record, leaving out records whose bytes name a
+/// package registry's host (the repository must not contain one).
+fn copy_warc_without_registry_hosts(from: &Path, to: &Path) -> Result<usize> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(from)?).read_to_end(&mut data)?;
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let mut kept = 0;
+    while let Some(start) = find(&data[pos..], b"WARC/1.").map(|p| p + pos) {
+        let head_end =
+            find(&data[start..], b"\r\n\r\n").map(|p| start + p + 4).context("WARC headers do not end")?;
+        let head = String::from_utf8_lossy(&data[start..head_end]).into_owned();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length:"))
+            .context("no Content-Length")?
+            .trim()
+            .parse()?;
+        let end = (head_end + length + 4).min(data.len());
+        let record = &data[start..end];
+        if !names_a_registry(&String::from_utf8_lossy(record)) {
+            let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
+            gz.write_all(record)?;
+            out.extend(gz.finish()?);
+            kept += 1;
+        }
+        pos = end;
+    }
+    std::fs::write(to, out)?;
+    Ok(kept)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The dolma 1.2.1 source distribution (Apache-2.0), unpacked once: sample WARCs and CCNet JSONL.
+pub fn dolma_sdist() -> Result<PathBuf> {
+    let dir = cache().join("dolma-1.2.1");
+    if dir.join("tests/data/warc").is_dir() {
+        return Ok(dir);
+    }
+    let dl = cache().join("pip");
+    std::fs::create_dir_all(&dl)?;
+    run_cmd(
+        Command::new("python3")
+            .args(["-m", "pip", "download", "-q", "--no-deps", "--no-binary", "dolma", "dolma==1.2.1", "-d"])
+            .arg(&dl),
+    )?;
+    run_cmd(Command::new("tar").arg("xzf").arg(dl.join("dolma-1.2.1.tar.gz")).arg("-C").arg(cache()))?;
+    Ok(dir)
 }
 
 /// Downloads and unpacks the Debian package (once); returns the `_sources` folder.

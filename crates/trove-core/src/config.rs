@@ -176,7 +176,7 @@ impl Registry {
             return Err(vec![format!("unknown step type `{type_name}`{hint}")]);
         };
         let mut fields = map.clone();
-        fields.remove("type");
+        fields.shift_remove("type");
         let config = parse(Value::Object(fields)).map_err(|e| vec![format!("{type_name}: {e}")])?;
         let mut problems = Vec::new();
         config.check(&mut problems);
@@ -391,7 +391,7 @@ impl PipelineFile {
 pub fn parse_table<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
     let mut fields = value.clone();
     if let Value::Object(map) = &mut fields {
-        map.remove("type");
+        map.shift_remove("type");
     }
     serde_json::from_value(fields).map_err(|e| Error::config(format!("{what}: {e}")))
 }

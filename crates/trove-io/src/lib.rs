@@ -36,6 +36,7 @@ pub mod jsonl;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod reader;
+pub mod warc;
 pub mod writer;
 
 pub use compression::Compression;
@@ -43,10 +44,11 @@ pub use folder::DataFolder;
 pub use jsonl::{JsonlReaderConfig, JsonlWriterConfig};
 #[cfg(feature = "parquet")]
 pub use parquet::{ParquetReaderConfig, ParquetWriterConfig};
+pub use warc::WarcReaderConfig;
 
 /// Registers this crate's steps.
 pub fn register(registry: &mut trove_core::Registry) {
-    registry.register::<JsonlReaderConfig>().register::<JsonlWriterConfig>();
+    registry.register::<JsonlReaderConfig>().register::<JsonlWriterConfig>().register::<WarcReaderConfig>();
     #[cfg(feature = "parquet")]
     registry.register::<ParquetReaderConfig>().register::<ParquetWriterConfig>();
 }
