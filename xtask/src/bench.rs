@@ -258,6 +258,39 @@ if __name__ == "__main__":
     gz.write_all(out.replace(&folder, "WARC_DIR").as_bytes())?;
     gz.finish()?;
     copy(warc.join("logs/stats.json"), "datatrove/warc-stats.json")?;
+    // Language ID: DataTrove's LanguageFilter with lid.176.ftz on the UDHR sample, labels and scores, and
+    // the keep/drop decisions for languages = ["en", "fr", "de"].
+    let model = crate::fixtures::for_tests()?;
+    let lid = work.join("lid");
+    std::fs::create_dir_all(&lid)?;
+    let script = format!(
+        r#"
+import json, gzip
+from fasttext.FastText import _FastText
+from datatrove.data import Document
+from datatrove.pipeline.filters import LanguageFilter
+model = _FastText("{model}")
+label = LanguageFilter(label_only=True)
+label.model._model = model
+pick = LanguageFilter(languages=["en", "fr", "de"])
+pick.model._model = model
+out = []
+for line in gzip.open("{udhr}", "rt"):
+    d = json.loads(line)
+    doc = Document(text=d["text"], id=d["id"])
+    label.filter(doc)
+    kept = bool(pick.filter(Document(text=d["text"], id=d["id"])))
+    out.append({{"id": d["id"], "language": doc.metadata["language"], "language_score": doc.metadata["language_score"], "kept_en_fr_de": kept}})
+with open("lid.jsonl", "w") as f:
+    for o in out:
+        f.write(json.dumps(o) + "\n")
+"#,
+        model = model.display(),
+        udhr = root().join("fixtures/udhr/udhr.jsonl.gz").display()
+    );
+    std::fs::write(lid.join("p.py"), script)?;
+    run(Command::new(&python).arg("p.py").current_dir(&lid))?;
+    copy(lid.join("lid.jsonl"), "datatrove/udhr-lid.jsonl")?;
     eprintln!("golden-stats: wrote {}", golden.display());
     Ok(())
 }

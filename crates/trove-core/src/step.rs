@@ -216,9 +216,15 @@ pub trait Filter: Send {
     /// Decides for one document.
     fn filter(&mut self, doc: &Document) -> Verdict;
 
+    /// Decides for a document it may annotate (DataTrove's filters write metadata such as `language`,
+    /// kept or dropped). The step calls this one; the default defers to [`Filter::filter`].
+    fn filter_mut(&mut self, doc: &mut Document) -> Verdict {
+        self.filter(doc)
+    }
+
     /// Decides for a batch; override when batching is faster. Must push one verdict per document.
-    fn filter_batch(&mut self, docs: &[Document], verdicts: &mut Vec<Verdict>) {
-        verdicts.extend(docs.iter().map(|d| self.filter(d)));
+    fn filter_batch(&mut self, docs: &mut [Document], verdicts: &mut Vec<Verdict>) {
+        verdicts.extend(docs.iter_mut().map(|d| self.filter_mut(d)));
     }
 }
 
@@ -262,8 +268,8 @@ impl<F: Filter> FilterStep<F> {
 }
 
 impl<F: Filter> Step for FilterStep<F> {
-    fn process(&mut self, doc: Document, cx: &mut Context<'_>) -> Result<()> {
-        let verdict = self.filter.filter(&doc);
+    fn process(&mut self, mut doc: Document, cx: &mut Context<'_>) -> Result<()> {
+        let verdict = self.filter.filter_mut(&mut doc);
         cx.stats.incr("total");
         self.apply(doc, verdict, cx)
     }

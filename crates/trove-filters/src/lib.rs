@@ -17,9 +17,13 @@
 //! ```
 #![deny(missing_docs)]
 
+mod fasttext;
+mod language;
 mod numpy_rng;
 mod simple;
 
+pub use fasttext::FastText;
+pub use language::{LanguageFilter, LanguageFilterConfig, Languages};
 pub use numpy_rng::Pcg64;
 pub use simple::*;
 
@@ -30,5 +34,6 @@ pub fn register(registry: &mut trove_core::Registry) {
         .register::<SamplerFilterConfig>()
         .register::<LambdaFilterConfig>()
         .register::<LengthFilterConfig>()
-        .register::<KeywordFilterConfig>();
+        .register::<KeywordFilterConfig>()
+        .register::<LanguageFilterConfig>();
 }

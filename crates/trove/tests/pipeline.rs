@@ -820,3 +820,69 @@ compression = "none"
         "{log}"
     );
 }
+
+/// The lid.176 model from the fixture cache (CC-BY-SA, never committed): `cargo xtask fixtures --for-tests`.
+fn lid_model() -> PathBuf {
+    let model = root().join("fixtures/cache/lid/lid.176.ftz");
+    assert!(model.is_file(), "{} is missing: run `cargo xtask fixtures --for-tests` first", model.display());
+    model
+}
+
+#[test]
+fn language_filter_agrees_with_datatrove_on_udhr() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = lid_model();
+    let body = format!(
+        r#"
+[executor]
+logging_dir = "DIR/logs{{N}}"
+[[pipeline]]
+type = "jsonl_reader"
+data_folder = "{udhr}"
+add_file_path = false
+[[pipeline]]
+type = "language_filter"
+model_path = "{model}"
+{{EXTRA}}
+[[pipeline]]
+type = "jsonl_writer"
+output_folder = "DIR/out{{N}}"
+compression = "none"
+"#,
+        udhr = root().join("fixtures/udhr").display(),
+        model = model.display()
+    );
+    run_toml(dir.path(), &body.replace("{N}", "1").replace("{EXTRA}", "label_only = true"));
+    let report = run_toml(
+        dir.path(),
+        &body.replace("{N}", "2").replace("{EXTRA}", "languages = [\"en\", \"fr\", \"de\"]"),
+    );
+    let golden: Vec<Value> = std::fs::read_to_string(root().join("fixtures/golden/datatrove/udhr-lid.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let labelled: Vec<Value> =
+        jsonl_lines(&dir.path().join("out1")).iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(labelled.len(), golden.len());
+    let mut worst: f64 = 0.0;
+    for (ours, theirs) in labelled.iter().zip(&golden) {
+        assert_eq!(ours["id"], theirs["id"]);
+        assert_eq!(ours["metadata"]["language"], theirs["language"], "{}", theirs["id"]);
+        let (a, b) = (
+            ours["metadata"]["language_score"].as_f64().unwrap(),
+            theirs["language_score"].as_f64().unwrap(),
+        );
+        worst = worst.max((a - b).abs());
+    }
+    eprintln!("language_filter: largest score difference from DataTrove {worst:e}");
+    assert!(worst <= 1e-4, "largest score difference {worst}");
+    let kept: Vec<String> = jsonl_lines(&dir.path().join("out2")).iter().map(|l| read_id(l)).collect();
+    let expected: Vec<String> = golden
+        .iter()
+        .filter(|g| g["kept_en_fr_de"].as_bool().unwrap())
+        .map(|g| g["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kept, expected);
+    assert_eq!(report.stats.steps[1].name, "🔻 - FILTER: 🌍 Language ID");
+}
