@@ -56,7 +56,8 @@ pub struct LanguageFilterConfig {
     /// Where dropped documents go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclusion_writer: Option<StepSpec>,
-    /// `"ft176"` or `"glotlid"`.
+    /// `"ft176"` or `"glotlid"` (fastText models), or `"whatlang"` (trove: no model file; scores are
+    /// whatlang's confidence, not fastText probabilities).
     #[serde(default = "ft176")]
     pub backend: String,
     /// Only label documents, never drop them.
@@ -81,6 +82,86 @@ impl LanguageFilterConfig {
     }
 }
 
+/// whatlang's ISO 639-3 codes as the ISO 639-1 labels lid.176 (and so DataTrove) writes.
+const WHATLANG_TO_LID: [(&str, &str); 70] = [
+    ("epo", "eo"),
+    ("eng", "en"),
+    ("rus", "ru"),
+    ("cmn", "zh"),
+    ("spa", "es"),
+    ("por", "pt"),
+    ("ita", "it"),
+    ("ben", "bn"),
+    ("fra", "fr"),
+    ("deu", "de"),
+    ("ukr", "uk"),
+    ("kat", "ka"),
+    ("ara", "ar"),
+    ("hin", "hi"),
+    ("jpn", "ja"),
+    ("heb", "he"),
+    ("yid", "yi"),
+    ("pol", "pl"),
+    ("amh", "am"),
+    ("jav", "jv"),
+    ("kor", "ko"),
+    ("nob", "no"),
+    ("dan", "da"),
+    ("swe", "sv"),
+    ("fin", "fi"),
+    ("tur", "tr"),
+    ("nld", "nl"),
+    ("hun", "hu"),
+    ("ces", "cs"),
+    ("ell", "el"),
+    ("bul", "bg"),
+    ("bel", "be"),
+    ("mar", "mr"),
+    ("kan", "kn"),
+    ("ron", "ro"),
+    ("slv", "sl"),
+    ("hrv", "hr"),
+    ("srp", "sr"),
+    ("mkd", "mk"),
+    ("lit", "lt"),
+    ("lav", "lv"),
+    ("est", "et"),
+    ("tam", "ta"),
+    ("vie", "vi"),
+    ("urd", "ur"),
+    ("tha", "th"),
+    ("guj", "gu"),
+    ("uzb", "uz"),
+    ("pan", "pa"),
+    ("aze", "az"),
+    ("ind", "id"),
+    ("tel", "te"),
+    ("pes", "fa"),
+    ("mal", "ml"),
+    ("ori", "or"),
+    ("mya", "my"),
+    ("nep", "ne"),
+    ("sin", "si"),
+    ("khm", "km"),
+    ("tuk", "tk"),
+    ("aka", "ak"),
+    ("zul", "zu"),
+    ("sna", "sn"),
+    ("afr", "af"),
+    ("lat", "la"),
+    ("slk", "sk"),
+    ("cat", "ca"),
+    ("tgl", "tl"),
+    ("hye", "hy"),
+    ("cym", "cy"),
+];
+
+/// What predicts languages.
+enum Backend {
+    FastText(Arc<FastText>),
+    Whatlang,
+}
+
 /// Models are loaded once per process and shared by every task.
 fn load_shared(path: &Path) -> Result<Arc<FastText>> {
     static MODELS: OnceLock<Mutex<HashMap<PathBuf, Arc<FastText>>>> = OnceLock::new();
@@ -98,7 +179,10 @@ impl StepConfig for LanguageFilterConfig {
     const TYPE: &'static str = "language_filter";
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Stage> {
-        let model = load_shared(&self.model_path()?)?;
+        let model = match self.backend.as_str() {
+            "whatlang" => Backend::Whatlang,
+            _ => Backend::FastText(load_shared(&self.model_path()?)?),
+        };
         let filter = LanguageFilter {
             model,
             languages: self.languages.as_ref().map(Languages::to_vec),
@@ -111,8 +195,14 @@ impl StepConfig for LanguageFilterConfig {
     }
 
     fn check(&self, problems: &mut Vec<String>) {
-        if self.backend != "ft176" && self.backend != "glotlid" {
-            problems.push(format!("backend must be \"ft176\" or \"glotlid\", not {:?}", self.backend));
+        if !["ft176", "glotlid", "whatlang"].contains(&self.backend.as_str()) {
+            problems.push(format!(
+                "backend must be \"ft176\", \"glotlid\" or \"whatlang\", not {:?}",
+                self.backend
+            ));
+        }
+        if self.backend == "whatlang" {
+            return;
         }
         match self.model_path() {
             Ok(p) if !p.is_file() => problems.push(format!("model_path `{}` is not a file", p.display())),
@@ -129,7 +219,7 @@ impl StepConfig for LanguageFilterConfig {
 /// The runtime language filter. It writes metadata, so it works on the document it is handed: the
 /// `Filter` trait gives `&Document`, hence the interior step below.
 pub struct LanguageFilter {
-    model: Arc<FastText>,
+    model: Backend,
     languages: Option<Vec<String>>,
     threshold: f64,
     glotlid: bool,
@@ -143,7 +233,16 @@ type LangScore = (String, f64);
 impl LanguageFilter {
     /// DataTrove's `FastTextLID.predict`: the best (label, score) and the scores considered.
     fn scores(&self, text: &str) -> (Option<LangScore>, Vec<LangScore>) {
-        let preds = self.model.predict(&text.replace('\n', " "), None, 0.0);
+        let preds = match &self.model {
+            Backend::FastText(ft) => ft.predict(&text.replace('\n', " "), None, 0.0),
+            Backend::Whatlang => whatlang::detect(text)
+                .map(|info| {
+                    let code = info.lang().code();
+                    let label = WHATLANG_TO_LID.iter().find(|(a, _)| *a == code).map_or(code, |(_, b)| *b);
+                    vec![(label.to_string(), info.confidence() as f32)]
+                })
+                .unwrap_or_default(),
+        };
         let best = preds
             .iter()
             .fold(None::<&(String, f32)>, |best, p| match best {
@@ -208,5 +307,29 @@ impl Filter for LanguageFilter {
 
     fn filter_mut(&mut self, doc: &mut Document) -> Verdict {
         self.label(doc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whatlang_backend_labels_like_lid176() {
+        let f = LanguageFilter {
+            model: Backend::Whatlang,
+            languages: Some(vec!["fr".into()]),
+            threshold: 0.5,
+            glotlid: false,
+            label_only: false,
+            keep_top_pairs_threshold: -1.0,
+        };
+        let mut fr =
+            Document::new("Tous les êtres humains naissent libres et égaux en dignité et en droits.", "1");
+        assert_eq!(f.label(&mut fr), Verdict::Keep);
+        assert_eq!(fr.metadata["language"], "fr");
+        let mut zh = Document::new("人人生而自由，在尊严和权利上一律平等。他们赋有理性和良心。", "2");
+        assert_eq!(f.label(&mut zh), Verdict::Drop(None));
+        assert_eq!(zh.metadata["language"], "zh");
     }
 }
