@@ -10,6 +10,8 @@ use std::process::Command;
 use std::time::Instant;
 
 const DATATROVE: &str = "datatrove[io,processing]==0.10.1";
+/// DataTrove splits English words with spaCy's blank tokenizer; the bundled rules are this version's.
+const SPACY: &str = "spacy==3.8.18";
 
 /// The venv's python with DataTrove 0.10.1 (created on first use). `TROVE_DATATROVE_PYTHON` may name an
 /// existing interpreter that has it.
@@ -20,14 +22,17 @@ pub fn datatrove_python() -> Result<PathBuf> {
     let venv = cache().join("venv");
     let python = venv.join("bin/python");
     let ok = Command::new(&python)
-        .args(["-c", "import datatrove, importlib.metadata as m; assert m.version('datatrove') == '0.10.1'"])
+        .args([
+            "-c",
+            "import datatrove, spacy, importlib.metadata as m; assert m.version('datatrove') == '0.10.1'",
+        ])
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
         eprintln!("bench: creating {} with {DATATROVE}", venv.display());
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-        run(Command::new(venv.join("bin/pip")).args(["install", "-q", DATATROVE]))?;
+        run(Command::new(venv.join("bin/pip")).args(["install", "-q", DATATROVE, SPACY]))?;
     }
     Ok(python)
 }
@@ -478,5 +483,23 @@ pub fn bench_io(args: &[String]) -> Result<()> {
         let target = if mode == "gzip" { "target ≥ 2.5x and ≥ 70% of bound" } else { "target ≥ 5x" };
         println!("  {mode:<5} output: {ratio:.2}x DataTrove, {of_bound:.0}% of bound ({target})");
     }
+    Ok(())
+}
+
+/// `cargo xtask golden-text`: regenerates the bundled spaCy rules (`crates/trove-core/data/`) and the
+/// golden word and sentence splits (`fixtures/golden/datatrove/spacy-en-words.jsonl.gz`).
+pub fn golden_text() -> Result<()> {
+    let python = datatrove_python()?;
+    let data = root().join("crates/trove-core/data");
+    run(Command::new(&python)
+        .arg(root().join("xtask/python/spacy_data.py"))
+        .arg(data.join("spacy_en.json"))
+        .arg(data.join("datatrove_text.json"))
+        .current_dir(root()))?;
+    run(Command::new(&python)
+        .arg(root().join("xtask/python/golden_words.py"))
+        .arg("fixtures/golden/datatrove/spacy-en-words.jsonl.gz")
+        .current_dir(root()))?;
+    eprintln!("golden-text: wrote {} and the golden splits", data.display());
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! - `cargo xtask fixtures --write-sample`: also rewrites the committed sample in `fixtures/python-docs/`.
 //! - `cargo xtask bench-io`: trove against DataTrove 0.10.1 on JSONL.gz → regex filter → JSONL.
 //! - `cargo xtask golden-stats`: regenerates the DataTrove golden files under `fixtures/golden/`.
+//! - `cargo xtask golden-text`: regenerates the bundled spaCy rules and the golden word splits.
 //! - `cargo xtask test`: fetches what the tests need into the cache, then runs `cargo test --workspace`.
 
 mod bench;
@@ -26,6 +27,7 @@ fn main() -> Result<()> {
         Some("fixtures") => fixtures::run(flag("--write-sample")),
         Some("bench-io") => bench::bench_io(&args[1..]),
         Some("golden-stats") => bench::golden_stats(),
+        Some("golden-text") => bench::golden_text(),
         Some("test") => {
             // The tests' cache (models that may not be committed), then the workspace tests.
             fixtures::for_tests()?;
@@ -47,6 +49,7 @@ fn main() -> Result<()> {
                  fixtures --for-tests       only what the tests need (the lid.176 model)\n  \
                  bench-io [--mb N] [--runs N] trove vs DataTrove 0.10.1: JSONL.gz → regex → JSONL(.gz)\n  \
                  golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1\n  \
+                 golden-text                regenerate the bundled spaCy rules and golden word splits\n  \
                  test [ARGS]                fetch what the tests need, then cargo test --workspace [ARGS]"
             );
             bail!("unknown or missing command")

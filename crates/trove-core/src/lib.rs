@@ -53,6 +53,7 @@ pub mod stats;
 pub mod step;
 pub mod storage;
 pub mod task;
+pub mod text;
 
 pub use config::{BuildContext, Pipeline, PipelineFile, Registry, StepConfig, StepSpec};
 pub use document::{Document, Media, Metadata, Value};

@@ -1,0 +1,311 @@
+//! DataTrove's text utilities (`datatrove.utils.text` and `word_tokenizers`), shared by the filter,
+//! dedup and stats crates so that every step splits words, lines and sentences the same way.
+//!
+//! - Python's string semantics where DataTrove relies on them: [`py_isspace`], [`py_strip`],
+//!   [`splitlines`], [`py_split`], [`py_isalpha`], character counts ([`py_len`]).
+//! - DataTrove's punctuation sets ([`is_punctuation`], [`is_terminal_punctuation`]).
+//! - Word and sentence splitting ([`split_into_words`], [`split_into_sentences`]): English reproduces
+//!   spaCy's blank English tokenizer and sentencizer ([`spacy`]), which is what DataTrove uses; other
+//!   languages split on Unicode word boundaries (see docs/decisions.md).
+//!
+//! ```
+//! use trove_core::text::{split_into_words, splitlines};
+//!
+//! assert_eq!(split_into_words("I can't go, gonna stay.", "en"), ["I", "ca", "n't", "go", ",", "gon", "na", "stay", "."]);
+//! assert_eq!(splitlines("a\r\nb\n\nc\n").collect::<Vec<_>>(), ["a", "b", "", "c"]);
+//! ```
+
+pub mod spacy;
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+pub use spacy::{EnglishTokenizer, Token};
+
+/// Python's `str.isspace` for one character: Unicode `White_Space` plus the ASCII separators
+/// U+001C..U+001F that Python also counts.
+#[inline]
+pub fn py_isspace(c: char) -> bool {
+    if c.is_ascii() {
+        matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' | '\x1c'..='\x1f')
+    } else {
+        c.is_whitespace()
+    }
+}
+
+/// Python's `str.strip()` (no argument).
+#[inline]
+pub fn py_strip(s: &str) -> &str {
+    s.trim_matches(py_isspace)
+}
+
+/// Python's `str.split()` (no argument): runs of whitespace separate, no empty parts.
+pub fn py_split(s: &str) -> impl Iterator<Item = &str> {
+    s.split(py_isspace).filter(|p| !p.is_empty())
+}
+
+/// Python's `len(s)`: Unicode scalar values.
+#[inline]
+pub fn py_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Python's `str.splitlines()`: splits on every line boundary Python knows (`\r\n` counts once); a
+/// final line break adds no empty line.
+pub fn splitlines(s: &str) -> SplitLines<'_> {
+    SplitLines { rest: s }
+}
+
+/// Iterator of [`splitlines`].
+pub struct SplitLines<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for SplitLines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        match self.rest.char_indices().find(|&(_, c)| is_line_break(c)) {
+            None => {
+                let line = self.rest;
+                self.rest = "";
+                Some(line)
+            }
+            Some((i, c)) => {
+                let line = &self.rest[..i];
+                let mut next = i + c.len_utf8();
+                if c == '\r' && self.rest.as_bytes().get(next) == Some(&b'\n') {
+                    next += 1;
+                }
+                self.rest = &self.rest[next..];
+                Some(line)
+            }
+        }
+    }
+}
+
+/// Python's `str.isalpha` for one character: Unicode general category L (Lu, Ll, Lt, Lm, Lo).
+#[inline]
+pub fn py_isalpha(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    static LETTER: OnceLock<regex::Regex> = OnceLock::new();
+    let re = LETTER.get_or_init(|| regex::Regex::new(r"^\p{L}$").expect("a valid pattern"));
+    let mut buf = [0u8; 4];
+    re.is_match(c.encode_utf8(&mut buf))
+}
+
+/// Whether every character of `s` is in Unicode general category P (spaCy's `is_punct`).
+pub fn is_unicode_punct(s: &str) -> bool {
+    static PUNCT: OnceLock<regex::Regex> = OnceLock::new();
+    PUNCT.get_or_init(|| regex::Regex::new(r"^\p{P}*$").expect("a valid pattern")).is_match(s)
+}
+
+struct Sets {
+    punctuation: HashSet<char>,
+    terminal: HashSet<char>,
+}
+
+fn sets() -> &'static Sets {
+    static SETS: OnceLock<Sets> = OnceLock::new();
+    SETS.get_or_init(|| {
+        #[derive(serde::Deserialize)]
+        struct Data {
+            punctuation: String,
+            terminal_punctuation: String,
+        }
+        let data: Data = serde_json::from_str(include_str!("../../data/datatrove_text.json"))
+            .expect("the bundled datatrove_text.json parses");
+        let terminal: HashSet<char> = data.terminal_punctuation.chars().collect();
+        let mut punctuation: HashSet<char> = data.punctuation.chars().collect();
+        punctuation.extend(terminal.iter().copied());
+        Sets { punctuation, terminal }
+    })
+}
+
+/// Whether `c` is in DataTrove's `PUNCTUATION_SET` (its `PUNCTUATION` string, ASCII control
+/// characters, and `TERMINAL_PUNCTUATION`).
+#[inline]
+pub fn is_punctuation(c: char) -> bool {
+    sets().punctuation.contains(&c)
+}
+
+/// Whether `c` is in DataTrove's `TERMINAL_PUNCTUATION`.
+#[inline]
+pub fn is_terminal_punctuation(c: char) -> bool {
+    sets().terminal.contains(&c)
+}
+
+/// DataTrove's `TERMINAL_PUNCTUATION`, sorted (the default `stop_chars` of `fineweb_quality_filter`).
+pub fn terminal_punctuation() -> Vec<char> {
+    let mut v: Vec<char> = sets().terminal.iter().copied().collect();
+    v.sort_unstable();
+    v
+}
+
+/// Splits text into words as DataTrove's `split_into_words(text, language)` does: spaCy's tokenizer
+/// for English (whitespace tokens dropped, tokens stripped), Unicode word boundaries otherwise.
+pub fn split_into_words<'a>(text: &'a str, language: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    WordSplitter::new(language).words_into(text, &mut out);
+    out
+}
+
+/// Splits text into sentences as DataTrove's `split_into_sentences`: each sentence runs to the end of
+/// spaCy's sentence span; the whitespace after it opens the next one; the last ends at the text's end.
+pub fn split_into_sentences<'a>(text: &'a str, language: &str) -> Vec<&'a str> {
+    WordSplitter::new(language).sentences(text)
+}
+
+/// A word and sentence splitter for one language, with a cache (reuse one per task).
+pub struct WordSplitter {
+    english: Option<EnglishTokenizer>,
+    tokens: Vec<Token>,
+}
+
+impl WordSplitter {
+    /// A splitter for an ISO 639-1 language code (`en` gets spaCy's English rules).
+    pub fn new(language: &str) -> WordSplitter {
+        let english = matches!(language, "en" | "eng" | "english").then(EnglishTokenizer::new);
+        WordSplitter { english, tokens: Vec::new() }
+    }
+
+    /// Appends the words of `text` to `out`.
+    pub fn words_into<'a>(&mut self, text: &'a str, out: &mut Vec<&'a str>) {
+        match &mut self.english {
+            Some(tok) => {
+                tok.tokenize_into(text, &mut self.tokens);
+                out.extend(
+                    self.tokens.iter().map(|t| py_strip(&text[t.start..t.end])).filter(|w| !w.is_empty()),
+                );
+            }
+            None => {
+                use unicode_segmentation::UnicodeSegmentation;
+                out.extend(text.split_word_bounds().map(py_strip).filter(|w| !w.is_empty()));
+            }
+        }
+    }
+
+    /// The words of `text`.
+    pub fn words<'a>(&mut self, text: &'a str) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        self.words_into(text, &mut out);
+        out
+    }
+
+    /// Sentence end offsets (bytes) as spaCy's sentencizer finds them (`span_tokenize`'s ends).
+    pub fn sentence_ends(&mut self, text: &str) -> Vec<usize> {
+        match &mut self.english {
+            Some(tok) => {
+                tok.tokenize_into(text, &mut self.tokens);
+                spacy::sentence_spans(text, &self.tokens).into_iter().map(|(_, end)| end).collect()
+            }
+            None => {
+                use unicode_segmentation::UnicodeSegmentation;
+                text.split_sentence_bound_indices()
+                    .map(|(i, s)| i + s.trim_end_matches(py_isspace).len())
+                    .filter(|&end| end > 0)
+                    .collect()
+            }
+        }
+    }
+
+    /// The sentences of `text` (DataTrove's `split_into_sentences`).
+    pub fn sentences<'a>(&mut self, text: &'a str) -> Vec<&'a str> {
+        let ends = self.sentence_ends(text);
+        let mut out = Vec::with_capacity(ends.len().max(1));
+        let mut start = 0;
+        for &end in ends.iter().take(ends.len().saturating_sub(1)) {
+            out.push(&text[start..end]);
+            start = end;
+        }
+        out.push(&text[start..]);
+        out
+    }
+
+    /// The number of sentences (`len(split_into_sentences(text))`).
+    pub fn count_sentences(&mut self, text: &str) -> usize {
+        self.sentence_ends(text).len().max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splitlines_like_python() {
+        let cases: &[(&str, &[&str])] = &[
+            ("", &[]),
+            ("\n", &[""]),
+            ("a", &["a"]),
+            ("a\n", &["a"]),
+            ("a\n\nb", &["a", "", "b"]),
+            ("a\r\nb\rc\x0bd\u{2028}e\u{85}f", &["a", "b", "c", "d", "e", "f"]),
+            ("a\r\r\nb", &["a", "", "b"]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(splitlines(text).collect::<Vec<_>>(), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn python_character_classes() {
+        assert!(
+            py_isspace('\x1f') && py_isspace('\u{a0}') && py_isspace('\u{3000}') && !py_isspace('\u{200b}')
+        );
+        assert_eq!(py_strip("\x1c a b \u{2029}"), "a b");
+        assert_eq!(py_split("  a\tb\u{a0}c  ").collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert!(py_isalpha('é') && py_isalpha('中') && !py_isalpha('\u{0301}') && !py_isalpha('1'));
+        assert!(is_unicode_punct("...") && !is_unicode_punct("$"));
+        assert!(is_punctuation('…') && is_punctuation('\x01') && !is_punctuation('a'));
+        assert!(
+            is_terminal_punctuation('.') && is_terminal_punctuation('。') && !is_terminal_punctuation(',')
+        );
+    }
+
+    /// Every text of `fixtures/golden/datatrove/spacy-en-words.jsonl.gz` (edge cases and a fifth of
+    /// the Python docs sample, split by DataTrove 0.10.1 with spaCy 3.8) splits the same here.
+    #[test]
+    fn words_and_sentences_equal_datatrove_golden() {
+        use std::io::BufRead;
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/golden/datatrove/spacy-en-words.jsonl.gz");
+        let file = std::fs::File::open(path).expect("golden file");
+        let mut splitter = WordSplitter::new("en");
+        let mut checked = 0;
+        for line in std::io::BufReader::new(flate2::read::GzDecoder::new(file)).lines() {
+            let row: serde_json::Value = serde_json::from_str(&line.expect("line")).expect("json");
+            let text = row["text"].as_str().expect("text");
+            let words: Vec<&str> =
+                row["words"].as_array().expect("words").iter().filter_map(|w| w.as_str()).collect();
+            let sentences: Vec<&str> =
+                row["sentences"].as_array().expect("sentences").iter().filter_map(|w| w.as_str()).collect();
+            assert_eq!(splitter.words(text), words, "words of {text:?}");
+            assert_eq!(splitter.sentences(text), sentences, "sentences of {text:?}");
+            checked += 1;
+        }
+        assert!(checked > 300, "only {checked} golden texts");
+    }
+
+    #[test]
+    fn sentences_cover_the_text() {
+        let text = "Hello there. How are you?  Fine!\nBye";
+        let sents = split_into_sentences(text, "en");
+        assert_eq!(sents.concat(), text);
+        assert_eq!(sents, ["Hello there.", " How are you?", "  Fine!", "\nBye"]);
+        assert_eq!(split_into_sentences("", "en"), [""]);
+    }
+}
