@@ -222,9 +222,16 @@ pub trait Filter: Send {
         self.filter(doc)
     }
 
+    /// Decides for a document and may count what it saw in the step's stats (DataTrove's filters call
+    /// `stat_update` for line-level counters). The step calls this one; the default defers to
+    /// [`Filter::filter_mut`].
+    fn filter_counted(&mut self, doc: &mut Document, _stats: &mut Stats) -> Verdict {
+        self.filter_mut(doc)
+    }
+
     /// Decides for a batch; override when batching is faster. Must push one verdict per document.
-    fn filter_batch(&mut self, docs: &mut [Document], verdicts: &mut Vec<Verdict>) {
-        verdicts.extend(docs.iter_mut().map(|d| self.filter_mut(d)));
+    fn filter_batch(&mut self, docs: &mut [Document], verdicts: &mut Vec<Verdict>, stats: &mut Stats) {
+        verdicts.extend(docs.iter_mut().map(|d| self.filter_counted(d, stats)));
     }
 }
 
@@ -269,7 +276,7 @@ impl<F: Filter> FilterStep<F> {
 
 impl<F: Filter> Step for FilterStep<F> {
     fn process(&mut self, mut doc: Document, cx: &mut Context<'_>) -> Result<()> {
-        let verdict = self.filter.filter_mut(&mut doc);
+        let verdict = self.filter.filter_counted(&mut doc, cx.stats);
         cx.stats.incr("total");
         self.apply(doc, verdict, cx)
     }
@@ -277,7 +284,7 @@ impl<F: Filter> Step for FilterStep<F> {
     fn process_batch(&mut self, batch: &mut Vec<Document>, cx: &mut Context<'_>) -> Result<()> {
         let mut verdicts = std::mem::take(&mut self.verdicts);
         verdicts.clear();
-        self.filter.filter_batch(batch, &mut verdicts);
+        self.filter.filter_batch(batch, &mut verdicts, cx.stats);
         debug_assert_eq!(verdicts.len(), batch.len());
         for (doc, verdict) in batch.drain(..).zip(verdicts.iter().copied()) {
             cx.stats.incr("total");
