@@ -12,6 +12,8 @@ use std::time::Instant;
 const DATATROVE: &str = "datatrove[io,processing]==0.10.1";
 /// DataTrove splits English words with spaCy's blank tokenizer; the bundled rules are this version's.
 const SPACY: &str = "spacy==3.8.18";
+/// Trafilatura 2 imports `lxml.html.clean`, which lxml 6 moved to its own package.
+const LXML_CLEAN: &str = "lxml_html_clean";
 
 /// The venv's python with DataTrove 0.10.1 (created on first use). `TROVE_DATATROVE_PYTHON` may name an
 /// existing interpreter that has it.
@@ -24,7 +26,8 @@ pub fn datatrove_python() -> Result<PathBuf> {
     let ok = Command::new(&python)
         .args([
             "-c",
-            "import datatrove, spacy, importlib.metadata as m; assert m.version('datatrove') == '0.10.1'",
+            "import datatrove, spacy, lxml_html_clean, importlib.metadata as m; \
+             assert m.version('datatrove') == '0.10.1'",
         ])
         .status()
         .map(|s| s.success())
@@ -32,7 +35,7 @@ pub fn datatrove_python() -> Result<PathBuf> {
     if !ok {
         eprintln!("bench: creating {} with {DATATROVE}", venv.display());
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-        run(Command::new(venv.join("bin/pip")).args(["install", "-q", DATATROVE, SPACY]))?;
+        run(Command::new(venv.join("bin/pip")).args(["install", "-q", DATATROVE, SPACY, LXML_CLEAN]))?;
     }
     Ok(python)
 }

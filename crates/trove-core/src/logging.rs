@@ -117,11 +117,15 @@ pub fn ensure_task_logging() {
 }
 
 /// Installs stderr logging (`RUST_LOG` or `default_level`) plus task logs as the global subscriber.
-/// Per-task detail (target `trove::task`) goes to the task logs only unless `RUST_LOG` asks for it.
+/// Per-task detail (target `trove::task`) goes to the task logs only unless `RUST_LOG` asks for it;
+/// the HTML libraries' own chatter (per-page notes) only shows when `RUST_LOG` asks for it.
 /// Does nothing if a subscriber is installed already.
 pub fn init(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default_level},trove::task=warn")));
+    const QUIET: &str =
+        "trafilatura=off,libreadability=off,justext=off,dom_smoothie=off,html5ever=off,selectors=off";
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{default_level},trove::task=warn,{QUIET}"))
+    });
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)

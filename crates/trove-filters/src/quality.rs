@@ -755,16 +755,7 @@ impl StepConfig for C4BadWordsFilterConfig {
     const TYPE: &'static str = "c4_bad_words_filter";
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Stage> {
-        let folder = match &self.badwords_folder {
-            Some(f) => std::path::PathBuf::from(f),
-            None => crate::assets_folder("c4_badwords")?,
-        };
-        let filter = C4BadWordsFilter {
-            config: self.clone(),
-            folder,
-            regexes: HashMap::new(),
-            rng: Pcg64::from_seed(self.seed.map(u128::from).unwrap_or(cx.task.rank as u128)),
-        };
+        let filter = C4BadWordsFilter::new(self, cx.task.rank)?;
         filter_stage("⛰ C4 Badwords", filter, self.exclusion_writer.as_ref(), cx)
     }
 
@@ -793,6 +784,20 @@ fn allowlisted(word: &str) -> bool {
 }
 
 impl C4BadWordsFilter {
+    /// A filter for task `rank` (the seed of its draws when the config has none).
+    pub fn new(config: &C4BadWordsFilterConfig, rank: usize) -> Result<C4BadWordsFilter> {
+        let folder = match &config.badwords_folder {
+            Some(f) => std::path::PathBuf::from(f),
+            None => crate::assets_folder("c4_badwords")?,
+        };
+        Ok(C4BadWordsFilter {
+            config: config.clone(),
+            folder,
+            regexes: HashMap::new(),
+            rng: Pcg64::from_seed(config.seed.map(u128::from).unwrap_or(rank as u128)),
+        })
+    }
+
     fn regex(&mut self, lang: &str) -> Option<&regex::Regex> {
         if !self.regexes.contains_key(lang) {
             let compiled = if BADWORDS_LANGS.contains(&lang) { self.load(lang) } else { None };

@@ -62,8 +62,7 @@ impl StepConfig for UrlFilterConfig {
     const TYPE: &'static str = "url_filter";
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Stage> {
-        let lists = Lists::shared(self)?;
-        filter_stage("😈 Url-filter", UrlFilter { lists }, self.exclusion_writer.as_ref(), cx)
+        filter_stage("😈 Url-filter", UrlFilter::new(self)?, self.exclusion_writer.as_ref(), cx)
     }
 
     fn nested(&self) -> Vec<&StepSpec> {
@@ -198,6 +197,13 @@ impl Lists {
 /// The runtime URL filter.
 pub struct UrlFilter {
     lists: Arc<Lists>,
+}
+
+impl UrlFilter {
+    /// A filter with the lists of `config` (loaded once per process for equal configs).
+    pub fn new(config: &UrlFilterConfig) -> Result<UrlFilter> {
+        Ok(UrlFilter { lists: Lists::shared(config)? })
+    }
 }
 
 impl Filter for UrlFilter {

@@ -23,6 +23,7 @@
 use std::sync::{Arc, OnceLock};
 
 pub use trove_core as core;
+pub use trove_extract as extract;
 pub use trove_filters as filters;
 pub use trove_io as io;
 
@@ -34,6 +35,7 @@ pub fn registry() -> Arc<core::Registry> {
             let mut r = core::Registry::new();
             trove_io::register(&mut r);
             trove_filters::register(&mut r);
+            trove_extract::register(&mut r);
             Arc::new(r)
         })
         .clone()
