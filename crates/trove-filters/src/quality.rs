@@ -9,6 +9,7 @@ use crate::simple::filter_stage;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
+use trove_core::hash::{FxHashMap, FxHashSet};
 use trove_core::text::{
     is_punctuation, is_terminal_punctuation, py_isalpha, py_len, py_split, py_strip, splitlines, WordSplitter,
 };
@@ -35,7 +36,7 @@ fn english() -> String {
 
 /// DataTrove's `find_duplicates`: (number of repeated elements, characters in them).
 fn find_duplicates<'a>(items: impl IntoIterator<Item = &'a str>) -> (usize, usize) {
-    let mut seen = HashSet::new();
+    let mut seen = FxHashSet::default();
     let (mut elements, mut chars) = (0, 0);
     for item in items {
         if !seen.insert(item) {
@@ -161,6 +162,9 @@ pub struct GopherRepetitionFilter {
     top_reasons: Vec<&'static str>,
     dup_reasons: Vec<&'static str>,
     splitter: WordSplitter,
+    /// Maps reused from document to document (keys are hashes, checked exactly on a hit).
+    top: FxHashMap<u64, (usize, usize)>,
+    dup: FxHashMap<u64, usize>,
 }
 
 impl GopherRepetitionFilter {
@@ -175,55 +179,123 @@ impl GopherRepetitionFilter {
                 .collect(),
             splitter: WordSplitter::new(&config.language),
             config: config.clone(),
+            top: FxHashMap::default(),
+            dup: FxHashMap::default(),
         }
     }
+}
+
+fn hash_ids(ids: &[u32]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = trove_core::hash::FxBuildHasher::default().build_hasher();
+    for &id in ids {
+        h.write_u32(id);
+    }
+    h.finish()
 }
 
 /// DataTrove's `find_top_duplicate` over the n-grams `" ".join(words[i..i+n])`: characters of the most
 /// frequent one (the first seen among equals) times its count. Words are numbered so n-grams are
 /// compared as id tuples (words hold no spaces, so equal tuples ⇔ equal joined strings).
-fn top_duplicate_chars(ids: &[u32], lens: &[usize], n: usize) -> usize {
-    let mut counts: HashMap<&[u32], (usize, usize)> = HashMap::new();
+fn top_duplicate_chars(
+    ids: &[u32],
+    lens: &[usize],
+    n: usize,
+    counts: &mut FxHashMap<u64, (usize, usize)>,
+) -> usize {
+    counts.clear();
     for (i, gram) in ids.windows(n).enumerate() {
-        counts.entry(gram).or_insert((0, i)).0 += 1;
+        let entry = counts.entry(hash_ids(gram)).or_insert((0, i));
+        if ids[entry.1..entry.1 + n] != *gram {
+            // Two n-grams share a 64-bit hash: count this document exactly.
+            return top_duplicate_chars_exact(ids, lens, n);
+        }
+        entry.0 += 1;
     }
-    let Some((gram_start, count)) = counts
-        .values()
-        .map(|&(count, first)| (first, count))
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-    else {
+    top_chars(counts.values().copied(), lens, n)
+}
+
+/// The most frequent n-gram (first seen among equals): its characters times its count.
+fn top_chars(counts: impl Iterator<Item = (usize, usize)>, lens: &[usize], n: usize) -> usize {
+    let Some((count, gram_start)) = counts.max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1))) else {
         return 0;
     };
     let chars: usize = lens[gram_start..gram_start + n].iter().sum::<usize>() + (n - 1);
     chars * count
 }
 
+fn top_duplicate_chars_exact(ids: &[u32], lens: &[usize], n: usize) -> usize {
+    let mut counts: FxHashMap<&[u32], (usize, usize)> = FxHashMap::default();
+    for (i, gram) in ids.windows(n).enumerate() {
+        counts.entry(gram).or_insert((0, i)).0 += 1;
+    }
+    top_chars(counts.values().copied(), lens, n)
+}
+
+/// Per-word polynomial hashes, so that the hash of a concatenation `"".join(words[i..i+n])` is a fold
+/// over `n` words instead of a pass over their bytes: `H(a‖b) = H(a)·B^len(b) + H(b)` (mod 2^64).
+struct ConcatHashes {
+    hash: Vec<u64>,
+    power: Vec<u64>,
+}
+
+const POLY_BASE: u64 = 0x100_0000_01b3;
+
+impl ConcatHashes {
+    fn new(words: &[&str]) -> ConcatHashes {
+        let mut hash = Vec::with_capacity(words.len());
+        let mut power = Vec::with_capacity(words.len());
+        for w in words {
+            let (mut h, mut p) = (0u64, 1u64);
+            for &b in w.as_bytes() {
+                h = h.wrapping_mul(POLY_BASE).wrapping_add(u64::from(b) + 1);
+                p = p.wrapping_mul(POLY_BASE);
+            }
+            hash.push(h);
+            power.push(p);
+        }
+        ConcatHashes { hash, power }
+    }
+
+    fn window(&self, start: usize, n: usize) -> u64 {
+        (start..start + n).fold(0u64, |h, i| h.wrapping_mul(self.power[i]).wrapping_add(self.hash[i]))
+    }
+}
+
 /// DataTrove's `find_all_duplicate`: characters of `"".join(words[i..i+n])` n-grams seen before,
 /// skipping `n` words after each repeat.
-fn all_duplicate_chars(words: &[&str], lens: &[usize], n: usize) -> usize {
-    use std::hash::{BuildHasher, Hasher};
-    let state = std::collections::hash_map::RandomState::new();
-    let hash = |i: usize| {
-        let mut h = state.build_hasher();
-        for w in &words[i..i + n] {
-            h.write(w.as_bytes());
-        }
-        h.finish()
-    };
+fn all_duplicate_chars(
+    words: &[&str],
+    lens: &[usize],
+    hashes: &ConcatHashes,
+    n: usize,
+    seen: &mut FxHashMap<u64, usize>,
+) -> usize {
     // The joined strings are compared exactly on a hash hit (different splits can join equally).
     let same = |a: usize, b: usize| {
         words[a..a + n].iter().flat_map(|w| w.bytes()).eq(words[b..b + n].iter().flat_map(|w| w.bytes()))
     };
-    let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
+    seen.clear();
+    let mut collided: Vec<(u64, usize)> = Vec::new();
     let (mut repeated, mut idx) = (0, 0);
     while words.len() >= n && idx < words.len() - n + 1 {
-        let h = hash(idx);
-        let starts = seen.entry(h).or_default();
-        if starts.iter().any(|&s| same(s, idx)) {
+        let h = hashes.window(idx, n);
+        let known = match seen.get(&h) {
+            None => false,
+            Some(&first) => {
+                same(first, idx) || collided.iter().any(|&(ch, start)| ch == h && same(start, idx))
+            }
+        };
+        if known {
             repeated += lens[idx..idx + n].iter().sum::<usize>();
             idx += n;
         } else {
-            starts.push(idx);
+            match seen.get(&h) {
+                None => {
+                    seen.insert(h, idx);
+                }
+                Some(_) => collided.push((h, idx)),
+            }
             idx += 1;
         }
     }
@@ -256,7 +328,8 @@ impl Filter for GopherRepetitionFilter {
         }
         let words = self.splitter.words(text);
         let lens: Vec<usize> = words.iter().map(|w| py_len(w)).collect();
-        let mut vocabulary: HashMap<&str, u32> = HashMap::new();
+        let mut vocabulary: FxHashMap<&str, u32> = FxHashMap::default();
+        vocabulary.reserve(words.len());
         let ids: Vec<u32> = words
             .iter()
             .map(|w| {
@@ -268,15 +341,16 @@ impl Filter for GopherRepetitionFilter {
             if n == 0 || words.len() < n {
                 continue;
             }
-            if top_duplicate_chars(&ids, &lens, n) as f64 / text_len > frac {
+            if top_duplicate_chars(&ids, &lens, n, &mut self.top) as f64 / text_len > frac {
                 return Verdict::Drop(Some(reason));
             }
         }
+        let hashes = ConcatHashes::new(&words);
         for (&(n, frac), reason) in c.dup_n_grams.iter().zip(&self.dup_reasons) {
             if n == 0 {
                 continue;
             }
-            if all_duplicate_chars(&words, &lens, n) as f64 / text_len > frac {
+            if all_duplicate_chars(&words, &lens, &hashes, n, &mut self.dup) as f64 / text_len > frac {
                 return Verdict::Drop(Some(reason));
             }
         }
@@ -470,7 +544,7 @@ impl Filter for GopherQualityFilter {
             }
         }
         if let Some(min) = nonzero_u(c.min_stop_words) {
-            let found: HashSet<&str> =
+            let found: FxHashSet<&str> =
                 words.iter().copied().filter(|w| self.stop_words.contains(*w)).collect();
             if (found.len() as u64) < min {
                 return Verdict::Drop(Some("gopher_enough_stop_words"));
@@ -1021,14 +1095,16 @@ mod tests {
         let lens: Vec<usize> = words.iter().map(|w| w.len()).collect();
         // find_all_duplicate(words, 2): "ab" at 0 new, "ba" at 1 new, "ab" at 2 repeated (+2, skip to
         // 4), "ab" at 4 repeated (+2, skip to 6), done.
-        assert_eq!(all_duplicate_chars(&words, &lens, 2), 4);
+        let mut seen = FxHashMap::default();
+        assert_eq!(all_duplicate_chars(&words, &lens, &ConcatHashes::new(&words), 2, &mut seen), 4);
         // "".join makes ("ab", "c") equal to ("a", "bc").
         let words = ["ab", "c", "a", "bc"];
         let lens: Vec<usize> = words.iter().map(|w| w.len()).collect();
-        assert_eq!(all_duplicate_chars(&words, &lens, 2), 3);
+        assert_eq!(all_duplicate_chars(&words, &lens, &ConcatHashes::new(&words), 2, &mut seen), 3);
         // Top 2-gram: "a b" three times, 3 characters each.
         let ids = [0, 1, 0, 1, 0, 1, 2];
-        assert_eq!(top_duplicate_chars(&ids, &[1; 7], 2), 9);
+        assert_eq!(top_duplicate_chars(&ids, &[1; 7], 2, &mut FxHashMap::default()), 9);
+        assert_eq!(top_duplicate_chars_exact(&ids, &[1; 7], 2), 9);
     }
 
     #[test]

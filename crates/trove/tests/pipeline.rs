@@ -821,6 +821,84 @@ compression = "none"
     );
 }
 
+/// Hostile web input through seed example 2's steps: a lying Content-Length, a binary payload labelled
+/// text/html, 50 MB of HTML, deeply nested markup, invalid UTF-8 and a truncated gzip stream. Nothing
+/// panics, the task completes, every problem is counted.
+#[test]
+fn hostile_web_input_is_counted_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let article = |t: &str| {
+        let p: String = [
+            "began as a small project and grew into a widely used language over many years",
+            "offers careful design choices that favour explicit code over hidden magic",
+            "ships with tooling for building, testing and formatting programs",
+            "has a friendly community that answers questions from newcomers every day",
+            "runs fast enough for systems work while staying pleasant to write",
+        ]
+        .iter()
+        .map(|sentence| format!("<p>{t} {sentence}.</p>"))
+        .collect();
+        http(format!("<html><body><article><h1>{t}</h1>{p}</article></body></html>").as_bytes())
+    };
+    let mut warc = Vec::new();
+    warc.extend(warc_record("response", "http://ok/", &article("Rust"), None));
+    warc.extend(warc_record("response", "http://lying/", &article("Lies"), Some(100_000)));
+    let binary: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    warc.extend(warc_record("response", "http://binary/", &http(&binary), None));
+    let huge = format!("<html><body>{}</body></html>", "<p>big page paragraph</p>".repeat(2_000_000));
+    assert!(huge.len() > 50_000_000);
+    warc.extend(warc_record("response", "http://huge/", &http(huge.as_bytes()), None));
+    let nested = format!("<html><body>{}deep{}</body></html>", "<div>".repeat(5_000), "</div>".repeat(5_000));
+    warc.extend(warc_record("response", "http://nested/", &http(nested.as_bytes()), None));
+    let mut invalid = b"<html><body><article><p>caf\xe9 \xff\xfe broken ".to_vec();
+    invalid.extend(
+        b"bytes in a paragraph long enough to be kept by the extractor, surely.</p></article></body></html>",
+    );
+    warc.extend(warc_record("response", "http://invalid/", &http(&invalid), None));
+    warc.extend(warc_record("response", "http://ok2/", &article("Python"), None));
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&warc).unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(input.join("a.warc.gz"), &gz).unwrap();
+    std::fs::write(input.join("b.warc.gz"), &gz[..gz.len() - 1000]).unwrap();
+    let report = run_toml(
+        dir.path(),
+        r#"
+[executor]
+logging_dir = "DIR/logs"
+[[pipeline]]
+type = "warc_reader"
+data_folder = "DIR/in"
+[[pipeline]]
+type = "trafilatura"
+timeout = 5.0
+[[pipeline]]
+type = "gopher_repetition_filter"
+[[pipeline]]
+type = "gopher_quality_filter"
+min_doc_words = 5
+[[pipeline]]
+type = "jsonl_writer"
+output_folder = "DIR/out"
+compression = "none"
+"#,
+    );
+    assert_eq!(report.completed, [0]);
+    let reader = &report.stats.steps[0].stats;
+    assert!(reader["broken_records"].total >= 1.0, "{:?}", reader.keys().collect::<Vec<_>>());
+    let extract = &report.stats.steps[1].stats;
+    assert_eq!(extract["extract_too_large"].total, 2.0, "the 50 MB page, in both files");
+    let urls: Vec<String> = jsonl_lines(&dir.path().join("out")).iter().map(|l| read_id_url(l)).collect();
+    assert!(
+        urls.contains(&"http://ok/".to_string()) && urls.contains(&"http://ok2/".to_string()),
+        "{urls:?}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("logs/logs/task_00000.log")).unwrap();
+    assert!(log.contains("max_html_bytes") && log.contains("b.warc.gz"), "{log}");
+}
+
 /// The lid.176 model from the fixture cache (CC-BY-SA, never committed): `cargo xtask fixtures --for-tests`.
 fn lid_model() -> PathBuf {
     let model = root().join("fixtures/cache/lid/lid.176.ftz");

@@ -169,6 +169,62 @@ pub fn split_into_sentences<'a>(text: &'a str, language: &str) -> Vec<&'a str> {
     WordSplitter::new(language).sentences(text)
 }
 
+/// Byte ranges of the words of a text.
+type WordSpans = Vec<(u32, u32)>;
+
+/// The English texts split into words most recently on this thread, with their words' byte ranges:
+/// filters later in a pipeline find the batch's documents here. Bounded in entries and bytes; texts of
+/// 4 GiB or more are not kept.
+#[derive(Default)]
+struct RecentWords {
+    entries: crate::hash::FxHashMap<u64, Vec<(Box<str>, WordSpans)>>,
+    order: std::collections::VecDeque<u64>,
+    bytes: usize,
+}
+
+const RECENT_ENTRIES: usize = 4096;
+const RECENT_BYTES: usize = 64 << 20;
+
+impl RecentWords {
+    fn key(text: &str) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = crate::hash::FxBuildHasher::default().build_hasher();
+        h.write(text.as_bytes());
+        h.write_usize(text.len());
+        h.finish()
+    }
+
+    fn get(&self, text: &str) -> Option<&Vec<(u32, u32)>> {
+        self.entries.get(&Self::key(text))?.iter().find(|(t, _)| **t == *text).map(|(_, s)| s)
+    }
+
+    fn insert(&mut self, text: &str, spans: Vec<(u32, u32)>) {
+        if text.len() >= u32::MAX as usize || text.len() > RECENT_BYTES / 4 {
+            return;
+        }
+        while self.order.len() >= RECENT_ENTRIES || self.bytes + text.len() > RECENT_BYTES {
+            let Some(old) = self.order.pop_front() else { break };
+            if let Some(list) = self.entries.get_mut(&old) {
+                if !list.is_empty() {
+                    let (t, _) = list.remove(0);
+                    self.bytes -= t.len();
+                }
+                if list.is_empty() {
+                    self.entries.remove(&old);
+                }
+            }
+        }
+        let key = Self::key(text);
+        self.bytes += text.len();
+        self.entries.entry(key).or_default().push((text.into(), spans));
+        self.order.push_back(key);
+    }
+}
+
+thread_local! {
+    static RECENT_WORDS: std::cell::RefCell<RecentWords> = Default::default();
+}
+
 /// A word and sentence splitter for one language, with a cache (reuse one per task).
 pub struct WordSplitter {
     english: Option<EnglishTokenizer>,
@@ -183,14 +239,30 @@ impl WordSplitter {
     }
 
     /// Appends the words of `text` to `out`.
+    ///
+    /// Recently split English texts are remembered on this thread (DataTrove keeps an `lru_cache` on
+    /// `split_into_parts`), so the filters of a pipeline splitting the same document pay once.
     pub fn words_into<'a>(&mut self, text: &'a str, out: &mut Vec<&'a str>) {
         match &mut self.english {
-            Some(tok) => {
+            Some(tok) => RECENT_WORDS.with(|recent| {
+                let mut recent = recent.borrow_mut();
+                if let Some(spans) = recent.get(text) {
+                    out.extend(spans.iter().map(|&(a, b)| &text[a as usize..b as usize]));
+                    return;
+                }
                 tok.tokenize_into(text, &mut self.tokens);
-                out.extend(
-                    self.tokens.iter().map(|t| py_strip(&text[t.start..t.end])).filter(|w| !w.is_empty()),
-                );
-            }
+                let spans: Vec<(u32, u32)> = self
+                    .tokens
+                    .iter()
+                    .filter_map(|t| {
+                        let w = py_strip(&text[t.start..t.end]);
+                        let start = w.as_ptr() as usize - text.as_ptr() as usize;
+                        (!w.is_empty()).then_some((start as u32, (start + w.len()) as u32))
+                    })
+                    .collect();
+                out.extend(spans.iter().map(|&(a, b)| &text[a as usize..b as usize]));
+                recent.insert(text, spans);
+            }),
             None => {
                 use unicode_segmentation::UnicodeSegmentation;
                 out.extend(text.split_word_bounds().map(py_strip).filter(|w| !w.is_empty()));

@@ -8,7 +8,7 @@
 //! caches them.
 
 use super::{is_unicode_punct, py_isspace};
-use std::collections::{HashMap, HashSet};
+use crate::hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::{Arc, OnceLock};
 
 /// A token: a byte range of the text. Whitespace tokens (runs of whitespace other than the single
@@ -274,12 +274,12 @@ impl Rules {
                 .iter()
                 .map(|(k, pieces)| (k.clone(), pieces.iter().map(String::len).collect()))
                 .collect(),
-            matcher: HashMap::new(),
+            matcher: HashMap::default(),
             sentence_punct: data.sentence_punct_chars.iter().filter_map(|s| s.chars().next()).collect(),
         };
         // spaCy (faster_heuristics) matches a special case after affix splitting when the affix rules
         // would cut it.
-        let mut matcher: HashMap<String, Vec<Vec<String>>> = HashMap::new();
+        let mut matcher: HashMap<String, Vec<Vec<String>>> = HashMap::default();
         for key in data.rules.keys() {
             if rules.find_prefix(key) == 0
                 && rules.find_suffix(key) == 0
@@ -544,7 +544,7 @@ impl Default for EnglishTokenizer {
 impl EnglishTokenizer {
     /// A tokenizer (the bundled rules are compiled on first use in the process).
     pub fn new() -> EnglishTokenizer {
-        EnglishTokenizer { rules: rules(), cache: HashMap::new(), scratch: Vec::new() }
+        EnglishTokenizer { rules: rules(), cache: HashMap::default(), scratch: Vec::new() }
     }
 
     /// Tokenizes `text` into `out` (cleared first), whitespace tokens included.
