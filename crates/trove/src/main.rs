@@ -312,6 +312,14 @@ fn print_report(report: &RunReport, executor: &LocalExecutor) {
                 line += &format!(" ({})", reasons.join(", "));
             }
         }
+        if let Some(m) = s.stats.get("tokens") {
+            line += &format!(" tokens {} ({} documents, {:.1} per document)", m.total, m.n, m.mean);
+        }
+        for problem in ["extract_timeout", "extract_too_large", "clean_error", "broken_records"] {
+            if let Some(n) = count(s, problem) {
+                line += &format!(" {problem} {n}");
+            }
+        }
         if let Some(bad) = count(s, "malformed_lines") {
             line += &format!(" malformed lines {bad}");
         }

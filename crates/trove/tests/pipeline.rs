@@ -462,6 +462,28 @@ fn cli_runs_the_example_and_skips_completed_tasks() {
     assert_eq!(read_json(&merged)[4]["stats"]["total"], stats[4]["stats"]["total"]);
 }
 
+/// Seed examples 2 (WARC → extraction → language → Gopher filters) and 3 (token counting) run as
+/// shipped, from the repository root.
+#[test]
+fn examples_2_and_3_run() {
+    let dir = tempfile::tempdir().unwrap();
+    for (example, expect) in [
+        ("examples/02_text_extraction.toml", ["⛏ Trafilatura", "Gopher Quality"]),
+        ("examples/03_tokenization.toml", ["tokens 1182498", "too_many_tokens 119"]),
+    ] {
+        let out = trove_cmd()
+            .args(["run", example, "--no-progress", "--logging-dir"])
+            .arg(dir.path().join(example.replace('/', "_")))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{example}: {text}{}", String::from_utf8_lossy(&out.stderr));
+        for e in expect {
+            assert!(text.contains(e), "{example}: no `{e}` in {text}");
+        }
+    }
+}
+
 #[test]
 fn parquet_round_trip_keeps_documents() {
     use trove::io::{JsonlReaderConfig, JsonlWriterConfig, ParquetReaderConfig, ParquetWriterConfig};
