@@ -48,6 +48,7 @@ pub mod error;
 pub mod executor;
 pub mod hash;
 pub mod logging;
+pub mod numpy_rng;
 pub mod pyjson;
 pub mod runner;
 pub mod stats;

@@ -24,7 +24,6 @@
 mod fasttext;
 mod formatters;
 mod language;
-mod numpy_rng;
 mod quality;
 mod simple;
 mod url;
@@ -32,9 +31,9 @@ mod url;
 pub use fasttext::FastText;
 pub use formatters::*;
 pub use language::{LanguageFilter, LanguageFilterConfig, Languages};
-pub use numpy_rng::Pcg64;
 pub use quality::*;
 pub use simple::*;
+pub use trove_core::numpy_rng::Pcg64;
 pub use url::*;
 
 /// The folder of an asset (`c4_badwords`, `url_filter`) under `$TROVE_ASSETS`, for steps whose

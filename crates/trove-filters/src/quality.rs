@@ -4,12 +4,12 @@
 //! same Python string semantics (character counts, `splitlines`, `strip`, `split`) and the same word
 //! and sentence splitting (`trove_core::text`, spaCy's rules for English).
 
-use crate::numpy_rng::Pcg64;
 use crate::simple::filter_stage;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
 use trove_core::hash::{FxHashMap, FxHashSet};
+use trove_core::numpy_rng::Pcg64;
 use trove_core::text::{
     is_punctuation, is_terminal_punctuation, py_isalpha, py_len, py_split, py_strip, splitlines, WordSplitter,
 };

@@ -1,8 +1,8 @@
 //! The simple filters.
 
-use crate::numpy_rng::Pcg64;
 use aho_corasick::AhoCorasick;
 use serde::{Deserialize, Serialize};
+use trove_core::numpy_rng::Pcg64;
 use trove_core::{
     BuildContext, Document, Error, Filter, FilterStep, Result, Stage, StageKind, Step, StepConfig, StepSpec,
     Verdict,

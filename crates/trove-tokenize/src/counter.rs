@@ -14,7 +14,7 @@ use trove_core::{
 type Loaded = HashMap<(String, Option<String>), Arc<Tokenizer>>;
 
 /// Tokenizers loaded in this process, by (path, eos token): tasks share them.
-fn shared_tokenizer(path: &str, eos: Option<&str>) -> Result<Arc<Tokenizer>> {
+pub(crate) fn shared_tokenizer(path: &str, eos: Option<&str>) -> Result<Arc<Tokenizer>> {
     static CACHE: OnceLock<Mutex<Loaded>> = OnceLock::new();
     let key = (path.to_string(), eos.map(String::from));
     let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());

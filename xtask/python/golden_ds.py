@@ -1,0 +1,26 @@
+"""Golden .ds files: DataTrove 0.10.1's DocumentTokenizer on the first 100 documents of the Python docs
+sample with GPT-2 (tokenizer.json written by golden_tokens.py), in three configurations:
+  shuffled/  eos_token="<|endoftext|>", seed=42
+  chunked/   seed=7, shuffle_chunk_size=3000, max_tokens_per_file=20000, save_loss_metadata=True
+  plain/     shuffle_documents=False, save_filename="plain"
+Usage: golden_ds.py TOKENIZER_JSON OUT_DIR"""
+import gzip
+import json
+import os
+import sys
+
+from datatrove.data import Document
+from datatrove.pipeline.tokens import DocumentTokenizer
+
+tokenizer_json, out = sys.argv[1:]
+docs = [json.loads(l) for l in gzip.open("fixtures/python-docs/part-00000.jsonl.gz", "rt")][:100]
+
+
+def run(sub, **kw):
+    step = DocumentTokenizer(os.path.join(out, sub), tokenizer_name_or_path=tokenizer_json, **kw)
+    step.run((Document(text=d["text"], id=d["id"]) for d in docs), rank=0, world_size=1)
+
+
+run("shuffled", eos_token="<|endoftext|>", seed=42)
+run("chunked", seed=7, shuffle_chunk_size=3000, max_tokens_per_file=20000, save_loss_metadata=True)
+run("plain", shuffle_documents=False, save_filename="plain")
