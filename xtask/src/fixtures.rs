@@ -220,8 +220,24 @@ fn copy_warc_without_registry_hosts(from: &Path, to: &Path) -> Result<usize> {
     let mut data = Vec::new();
     flate2::read::MultiGzDecoder::new(std::fs::File::open(from)?).read_to_end(&mut data)?;
     let mut out = Vec::new();
-    let mut pos = 0;
     let mut kept = 0;
+    for (start, _, end) in warc_records(&data)? {
+        let record = &data[start..end];
+        if !names_a_registry(&String::from_utf8_lossy(record)) {
+            let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
+            gz.write_all(record)?;
+            out.extend(gz.finish()?);
+            kept += 1;
+        }
+    }
+    std::fs::write(to, out)?;
+    Ok(kept)
+}
+
+/// The records of a (well-formed) uncompressed WARC: (start, end of the headers, end) byte offsets.
+pub fn warc_records(data: &[u8]) -> Result<Vec<(usize, usize, usize)>> {
+    let mut records = Vec::new();
+    let mut pos = 0;
     while let Some(start) = find(&data[pos..], b"WARC/1.").map(|p| p + pos) {
         let head_end =
             find(&data[start..], b"\r\n\r\n").map(|p| start + p + 4).context("WARC headers do not end")?;
@@ -233,20 +249,13 @@ fn copy_warc_without_registry_hosts(from: &Path, to: &Path) -> Result<usize> {
             .trim()
             .parse()?;
         let end = (head_end + length + 4).min(data.len());
-        let record = &data[start..end];
-        if !names_a_registry(&String::from_utf8_lossy(record)) {
-            let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
-            gz.write_all(record)?;
-            out.extend(gz.finish()?);
-            kept += 1;
-        }
+        records.push((start, head_end, end));
         pos = end;
     }
-    std::fs::write(to, out)?;
-    Ok(kept)
+    Ok(records)
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 

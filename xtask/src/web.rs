@@ -3,7 +3,7 @@
 //! extraction agreement (word-level F1 against DataTrove's Trafilatura) and the quality filters alone.
 
 use crate::bench::{datatrove_python, trove_binary};
-use crate::fixtures::{cache, for_tests, handbook_warc};
+use crate::fixtures::{cache, find, for_tests, handbook_warc};
 use crate::proc::{measure, Measured};
 use anyhow::{Context, Result};
 use flate2::write::GzEncoder;
@@ -29,19 +29,9 @@ fn split_warc(src: &Path, n: usize) -> Result<PathBuf> {
     let mut outs: Vec<std::io::BufWriter<std::fs::File>> = (0..n)
         .map(|i| std::fs::File::create(dir.join(format!("part-{i:02}.warc.gz"))).map(std::io::BufWriter::new))
         .collect::<std::io::Result<_>>()?;
-    let mut pos = 0;
-    let mut index = 0;
-    while let Some(start) = find(&data[pos..], b"WARC/1.").map(|p| p + pos) {
-        let head_end =
-            find(&data[start..], b"\r\n\r\n").map(|p| start + p + 4).context("WARC headers do not end")?;
-        let head = String::from_utf8_lossy(&data[start..head_end]).into_owned();
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("Content-Length:"))
-            .context("no Content-Length")?
-            .trim()
-            .parse()?;
-        let end = (head_end + length + 4).min(data.len());
+    let records = crate::fixtures::warc_records(&data)?;
+    for (index, &(start, head_end, end)) in records.iter().enumerate() {
+        let head = String::from_utf8_lossy(&data[start..head_end]);
         let mut record = data[start..head_end - 2].to_vec();
         let block = &data[head_end..end];
         let http_head =
@@ -53,18 +43,12 @@ fn split_warc(src: &Path, n: usize) -> Result<PathBuf> {
         let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::new(6));
         gz.write_all(&record)?;
         outs[index % n].write_all(&gz.finish()?)?;
-        index += 1;
-        pos = end;
     }
     for mut o in outs {
         o.flush()?;
     }
-    std::fs::write(dir.join("DONE"), format!("{index} records\n"))?;
+    std::fs::write(dir.join("DONE"), format!("{} records\n", records.len()))?;
     Ok(dir)
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The documents of every `.jsonl.gz` under `dir`: id → text.
@@ -363,7 +347,46 @@ fn reader_total(logs: &Path) -> Result<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::word_f1;
+    use super::{split_warc, word_f1};
+    use std::io::{Read, Write};
+
+    #[test]
+    fn split_warc_deals_records_and_types_html() {
+        let dir = std::env::temp_dir().join(format!("trove-xtask-split-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut warc = Vec::new();
+        for (i, kind) in ["request", "response", "response"].iter().enumerate() {
+            let block = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<p>{i}</p>");
+            warc.extend(
+                format!(
+                    "WARC/1.0\r\nWARC-Type: {kind}\r\nContent-Length: {}\r\n\r\n{block}\r\n\r\n",
+                    block.len()
+                )
+                .as_bytes(),
+            );
+        }
+        let src = dir.join("all.warc.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&warc).unwrap();
+        std::fs::write(&src, gz.finish().unwrap()).unwrap();
+        let out = split_warc(&src, 2).unwrap();
+        let read = |name: &str| {
+            let mut s = String::new();
+            flate2::read::MultiGzDecoder::new(std::fs::File::open(out.join(name)).unwrap())
+                .read_to_string(&mut s)
+                .unwrap();
+            s
+        };
+        let (a, b) = (read("part-00.warc.gz"), read("part-01.warc.gz"));
+        assert_eq!((a.matches("WARC/1.0").count(), b.matches("WARC/1.0").count()), (2, 1));
+        assert_eq!(a.matches("WARC-Identified-Payload-Type: text/html").count(), 1, "{a}");
+        assert!(
+            b.contains("Content-Length: 52\r\nWARC-Identified-Payload-Type: text/html\r\n\r\nHTTP"),
+            "{b}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn f1_of_word_multisets() {

@@ -88,6 +88,26 @@ impl BuildContext<'_> {
     pub fn build_nested(&self, spec: &StepSpec) -> Result<Stage> {
         self.registry.parse(spec).map_err(Error::Config)?.build(self)
     }
+
+    /// A filter stage named as DataTrove names filters in stats (`🔻 - FILTER: {name}`), with its
+    /// optional exclusion writer built from the nested spec.
+    pub fn filter_stage<F: crate::step::Filter + 'static>(
+        &self,
+        name: &str,
+        filter: F,
+        exclusion_writer: Option<&StepSpec>,
+    ) -> Result<Stage> {
+        let exclusion = match exclusion_writer {
+            None => None,
+            Some(spec) => match self.build_nested(spec)?.kind {
+                crate::step::StageKind::Step(step) => Some(step),
+                crate::step::StageKind::Source(_) => {
+                    return Err(Error::config("exclusion_writer must be a writer, not a reader"));
+                }
+            },
+        };
+        Ok(Stage::step(format!("🔻 - FILTER: {name}"), crate::step::FilterStep::new(filter, exclusion)))
+    }
 }
 
 /// A parsed step config behind a trait object.

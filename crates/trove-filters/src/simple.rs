@@ -4,8 +4,7 @@ use aho_corasick::AhoCorasick;
 use serde::{Deserialize, Serialize};
 use trove_core::numpy_rng::Pcg64;
 use trove_core::{
-    BuildContext, Document, Error, Filter, FilterStep, Result, Stage, StageKind, Step, StepConfig, StepSpec,
-    Verdict,
+    BuildContext, Document, Error, Filter, FilterStep, Result, Stage, Step, StepConfig, StepSpec, Verdict,
 };
 
 /// Display name DataTrove gives filters in stats: `🔻 - FILTER: {name}`.
@@ -13,23 +12,14 @@ pub fn filter_name(name: &str) -> String {
     format!("🔻 - FILTER: {name}")
 }
 
-/// Builds a filter stage with its optional exclusion writer.
+/// Builds a filter stage with its optional exclusion writer ([`BuildContext::filter_stage`]).
 pub fn filter_stage<F: Filter + 'static>(
     name: &str,
     filter: F,
     exclusion_writer: Option<&StepSpec>,
     cx: &BuildContext<'_>,
 ) -> Result<Stage> {
-    let exclusion = match exclusion_writer {
-        None => None,
-        Some(spec) => match cx.build_nested(spec)?.kind {
-            StageKind::Step(step) => Some(step),
-            StageKind::Source(_) => {
-                return Err(Error::config("exclusion_writer must be a writer, not a reader"));
-            }
-        },
-    };
-    Ok(Stage::step(filter_name(name), FilterStep::new(filter, exclusion)))
+    cx.filter_stage(name, filter, exclusion_writer)
 }
 
 /// `regex_filter`: drops documents in which `regex_exp` matches (DataTrove's `RegexFilter`).

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokenizers::Tokenizer;
 use trove_core::{
-    BuildContext, Context, Document, Error, Filter, FilterStep, Result, Stage, StageKind, Step, StepConfig,
-    StepSpec, Verdict,
+    BuildContext, Context, Document, Error, Filter, Result, Stage, Step, StepConfig, StepSpec, Verdict,
 };
 
 /// Loaded tokenizers by (path, eos token).
@@ -148,15 +147,8 @@ impl StepConfig for TokenCountFilterConfig {
     const TYPE: &'static str = "token_count_filter";
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Stage> {
-        let exclusion = match &self.exclusion_writer {
-            None => None,
-            Some(spec) => match cx.build_nested(spec)?.kind {
-                StageKind::Step(step) => Some(step),
-                StageKind::Source(_) => return Err(Error::config("exclusion_writer must be a writer")),
-            },
-        };
         let filter = TokenCountFilter { min_tokens: self.min_tokens, max_tokens: self.max_tokens };
-        Ok(Stage::step("🔻 - FILTER: 🔢 Token count", FilterStep::new(filter, exclusion)))
+        cx.filter_stage("🔢 Token count", filter, self.exclusion_writer.as_ref())
     }
 
     fn check(&self, problems: &mut Vec<String>) {
