@@ -3,6 +3,7 @@ sample with GPT-2 (tokenizer.json written by golden_tokens.py), in three configu
   shuffled/  eos_token="<|endoftext|>", seed=42
   chunked/   seed=7, shuffle_chunk_size=3000, max_tokens_per_file=20000, save_loss_metadata=True
   plain/     shuffle_documents=False, save_filename="plain"
+then DocumentTokenizerMerger on chunked/ (merged-docs/) and on shuffled/ (merged-chunks/).
 Usage: golden_ds.py TOKENIZER_JSON OUT_DIR"""
 import gzip
 import json
@@ -24,3 +25,15 @@ def run(sub, **kw):
 run("shuffled", eos_token="<|endoftext|>", seed=42)
 run("chunked", seed=7, shuffle_chunk_size=3000, max_tokens_per_file=20000, save_loss_metadata=True)
 run("plain", shuffle_documents=False, save_filename="plain")
+
+# The merger, on the files above.
+from datatrove.pipeline.tokens import DocumentTokenizerMerger
+
+DocumentTokenizerMerger(
+    os.path.join(out, "chunked"), os.path.join(out, "merged-docs"), "merged", max_tokens_per_file=30000, seed=3,
+    save_loss_metadata=True, progress=False,
+).run(None, rank=0, world_size=1)
+DocumentTokenizerMerger(
+    os.path.join(out, "shuffled"), os.path.join(out, "merged-chunks"), "merged", shuffle_chunk_size=1000, seed=5,
+    max_tokens=40000, progress=False,
+).run(None, rank=0, world_size=1)

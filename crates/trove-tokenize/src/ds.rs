@@ -402,7 +402,7 @@ impl DocumentTokenizer {
 
 /// DataTrove's `chunk_doc_ends`: document ends grouped into chunks of `size` tokens, each chunk's list
 /// ending with the chunk's end; the last, shorter chunk is dropped.
-fn chunk_doc_ends(doc_ends: &[u64], size: u64) -> Vec<Vec<u64>> {
+pub(crate) fn chunk_doc_ends(doc_ends: &[u64], size: u64) -> Vec<Vec<u64>> {
     let mut all = Vec::new();
     let total = doc_ends.last().copied().unwrap_or(0);
     let mut i = 0;

@@ -7,7 +7,7 @@
 //! Steps: `tokens_counter` (DataTrove's `TokensCounter`: `token_count` in metadata) and
 //! `token_count_filter` (trove: keeps documents whose `token_count` is in a range, what DataTrove users
 //! write as a `LambdaFilter`), and `document_tokenizer` (DataTrove's `.ds` token files, byte for byte;
-//! see [`DocumentTokenizer`]). `document_tokenizer_merger` is still to come.
+//! see [`DocumentTokenizer`]) and `document_tokenizer_merger` (DataTrove's `DocumentTokenizerMerger`).
 //!
 //! ```
 //! use trove_tokenize::load_tokenizer;
@@ -23,9 +23,11 @@
 
 mod counter;
 mod ds;
+mod merger;
 
 pub use counter::*;
 pub use ds::*;
+pub use merger::*;
 
 use std::path::{Path, PathBuf};
 use tokenizers::Tokenizer;
@@ -36,7 +38,8 @@ pub fn register(registry: &mut Registry) {
     registry
         .register::<TokensCounterConfig>()
         .register::<TokenCountFilterConfig>()
-        .register::<DocumentTokenizerConfig>();
+        .register::<DocumentTokenizerConfig>()
+        .register::<DocumentTokenizerMergerConfig>();
 }
 
 fn tokenizer_error(path: &str, what: impl std::fmt::Display) -> Error {

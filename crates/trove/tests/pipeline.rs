@@ -541,6 +541,45 @@ fn document_tokenizer_writes_datatrove_ds_files() {
     }
 }
 
+/// `document_tokenizer_merger` merges DataTrove's golden `.ds` files into the same files DataTrove's
+/// `DocumentTokenizerMerger` writes (documents across files with loss and size splits; chunks with
+/// `max_tokens`).
+#[test]
+fn merger_writes_datatrove_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = root().join("fixtures/golden/datatrove/ds");
+    for (sub, input, extra) in [
+        ("merged-docs", "chunked", "max_tokens_per_file = 30000\nseed = 3\nsave_loss_metadata = true"),
+        ("merged-chunks", "shuffled", "shuffle_chunk_size = 1000\nseed = 5\nmax_tokens = 40000"),
+    ] {
+        let out = dir.path().join(sub);
+        let file = dir.path().join(format!("{sub}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "[executor]\nlogging_dir = \"{logs}\"\n\n[[pipeline]]\ntype = \"document_tokenizer_merger\"\n\
+                 input_folder = \"{input}\"\noutput_folder = \"{out}\"\nsave_filename = \"merged\"\n{extra}\n",
+                logs = dir.path().join(format!("{sub}-logs")).display(),
+                input = golden.join(input).display(),
+                out = out.display()
+            ),
+        )
+        .unwrap();
+        let run = trove_cmd().args(["run", "--no-progress"]).arg(&file).output().unwrap();
+        assert!(run.status.success(), "{sub}: {}", String::from_utf8_lossy(&run.stderr));
+        let (mut got, mut want) = (walk(&out), walk(&golden.join(sub)));
+        got.sort();
+        want.sort();
+        let base = |files: &[String], root: &Path| -> Vec<String> {
+            files.iter().map(|f| f.strip_prefix(&*root.to_string_lossy()).unwrap_or(f).to_string()).collect()
+        };
+        assert_eq!(base(&got, &out), base(&want, &golden.join(sub)), "{sub}: file names");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(std::fs::read(g).unwrap() == std::fs::read(w).unwrap(), "{g} differs from DataTrove's");
+        }
+    }
+}
+
 #[test]
 fn parquet_round_trip_keeps_documents() {
     use trove::io::{JsonlReaderConfig, JsonlWriterConfig, ParquetReaderConfig, ParquetWriterConfig};
