@@ -1,7 +1,7 @@
 //! Benchmarks and reference harnesses that run DataTrove 0.10.1 in a venv beside trove.
 
 use crate::fixtures::{bench_corpus, cache, sections};
-use crate::proc::{dir_size, measure, run, Measured};
+use crate::proc::{best_of, dir_size, run, Measured};
 use crate::root;
 use anyhow::{bail, Context, Result};
 use std::io::{Read, Write};
@@ -418,36 +418,16 @@ pub fn bench_io(args: &[String]) -> Result<()> {
             trove_file(&corpus, "*.jsonl.gz", regex, &tr_out, tr_comp, "", tasks, workers, &tr_logs),
         )?;
         // Best of `runs` for each (outputs and logging folders cleared before every run).
-        let best = |cmd: &mut dyn FnMut() -> Command, dirs: &[&Path]| -> Result<Measured> {
-            let mut best: Option<Measured> = None;
-            for _ in 0..runs {
-                for d in dirs {
-                    let _ = std::fs::remove_dir_all(d);
-                }
-                let m =
-                    measure(cmd().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()))?;
-                if best.as_ref().is_none_or(|b| m.wall < b.wall) {
-                    best = Some(m);
-                }
-            }
-            best.context("no run")
-        };
-        let dt = best(
-            &mut || {
-                let mut c = Command::new(&python);
-                c.arg(work.join("p.py"));
-                c
-            },
-            &[&dt_out, &dt_logs],
-        )?;
-        let tr = best(
-            &mut || {
-                let mut c = Command::new(&trove);
-                c.args(["run", "--no-progress"]).arg(work.join("p.toml"));
-                c
-            },
-            &[&tr_out, &tr_logs],
-        )?;
+        let dt = best_of(runs, &[&dt_out, &dt_logs], &|| {
+            let mut c = Command::new(&python);
+            c.arg(work.join("p.py"));
+            c
+        })?;
+        let tr = best_of(runs, &[&tr_out, &tr_logs], &|| {
+            let mut c = Command::new(&trove);
+            c.args(["run", "--no-progress"]).arg(work.join("p.toml"));
+            c
+        })?;
         let row = |tool: &str, m: &Measured, out: &Path| {
             let s = m.wall.as_secs_f64();
             println!(

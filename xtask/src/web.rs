@@ -4,7 +4,7 @@
 
 use crate::bench::{datatrove_python, trove_binary};
 use crate::fixtures::{cache, find, for_tests, handbook_warc};
-use crate::proc::{measure, Measured};
+use crate::proc::{best_of, Measured};
 use anyhow::{Context, Result};
 use flate2::write::GzEncoder;
 use serde_json::Value;
@@ -125,34 +125,16 @@ impl Tool {
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("p.py"), py)?;
         std::fs::write(dir.join("p.toml"), toml)?;
-        let best = |cmd: &dyn Fn() -> Command, clear: &Path| -> Result<Measured> {
-            let mut best: Option<Measured> = None;
-            for _ in 0..self.runs {
-                let _ = std::fs::remove_dir_all(clear);
-                let m =
-                    measure(cmd().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()))?;
-                if best.as_ref().is_none_or(|b| m.wall < b.wall) {
-                    best = Some(m);
-                }
-            }
-            best.context("no run")
-        };
-        let dt = best(
-            &|| {
-                let mut c = Command::new(&self.python);
-                c.arg(dir.join("p.py")).env("HF_HOME", cache().join("hf")).current_dir(crate::root());
-                c
-            },
-            dt_dir,
-        )?;
-        let tr = best(
-            &|| {
-                let mut c = Command::new(&self.trove);
-                c.args(["run", "--no-progress"]).arg(dir.join("p.toml")).current_dir(crate::root());
-                c
-            },
-            tr_dir,
-        )?;
+        let dt = best_of(self.runs, &[dt_dir], &|| {
+            let mut c = Command::new(&self.python);
+            c.arg(dir.join("p.py")).env("HF_HOME", cache().join("hf")).current_dir(crate::root());
+            c
+        })?;
+        let tr = best_of(self.runs, &[tr_dir], &|| {
+            let mut c = Command::new(&self.trove);
+            c.args(["run", "--no-progress"]).arg(dir.join("p.toml")).current_dir(crate::root());
+            c
+        })?;
         Ok((dt, tr))
     }
 }

@@ -25,6 +25,18 @@ pub(crate) fn shared_tokenizer(path: &str, eos: Option<&str>) -> Result<Arc<Toke
     Ok(tokenizer)
 }
 
+/// Encodes the texts of `docs` on the tokenizer's thread pool (the order is kept); `step` names the
+/// step in errors.
+pub(crate) fn encode_texts(
+    tokenizer: &Tokenizer,
+    docs: &[Document],
+    add_special_tokens: bool,
+    step: &str,
+) -> Result<Vec<tokenizers::Encoding>> {
+    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+    tokenizer.encode_batch_fast(texts, add_special_tokens).map_err(|e| Error::Format(format!("{step}: {e}")))
+}
+
 fn gpt2() -> String {
     "gpt2".into()
 }
@@ -84,11 +96,7 @@ impl TokensCounter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let texts: Vec<&str> = self.pending.iter().map(|d| d.text.as_str()).collect();
-        let encodings = self
-            .tokenizer
-            .encode_batch_fast(texts, false)
-            .map_err(|e| Error::Format(format!("tokens_counter: {e}")))?;
+        let encodings = encode_texts(&self.tokenizer, &self.pending, false, "tokens_counter")?;
         for (mut doc, encoding) in self.pending.drain(..).zip(encodings) {
             let count = encoding.get_ids().len() + usize::from(self.count_eos_token);
             doc.metadata.insert("token_count".into(), count.into());

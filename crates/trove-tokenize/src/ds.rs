@@ -12,7 +12,7 @@
 //! document ends), then copied in the shuffled order when the task finishes; every output is staged and
 //! published with the task.
 
-use crate::counter::shared_tokenizer;
+use crate::counter::{encode_texts, shared_tokenizer};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -218,11 +218,7 @@ impl DocumentTokenizer {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let texts: Vec<&str> = self.pending.iter().map(|d| d.text.as_str()).collect();
-        let encodings = self
-            .tokenizer
-            .encode_batch_fast(texts, true)
-            .map_err(|e| Error::Format(format!("document_tokenizer: {e}")))?;
+        let encodings = encode_texts(&self.tokenizer, &self.pending, true, "document_tokenizer")?;
         let mut bytes = Vec::new();
         for (doc, encoding) in self.pending.iter().zip(&encodings) {
             let ids = encoding.get_ids();
