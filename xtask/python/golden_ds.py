@@ -5,6 +5,7 @@ sample with GPT-2 (tokenizer.json written by golden_tokens.py), in three configu
   plain/     shuffle_documents=False, save_filename="plain"
 then DocumentTokenizerMerger on chunked/ (merged-docs/) and on shuffled/ (merged-chunks/).
   uint32/    Llama 3 (vocabulary above 65,536), 20 documents, eos "<|end_of_text|>", seed=11
+  loss/      30 documents with no_loss_ranges (loss-input.jsonl.gz), save_loss_metadata=True, seed=13
 Usage: golden_ds.py TOKENIZER_JSON OUT_DIR [LLAMA3_TOKENIZER_JSON]"""
 import gzip
 import json
@@ -45,3 +46,19 @@ if len(sys.argv) > 3:
         os.path.join(out, "uint32"), tokenizer_name_or_path=sys.argv[3], eos_token="<|end_of_text|>", seed=11
     )
     step.run((Document(text=d["text"], id=d["id"]) for d in docs[:20]), rank=0, world_size=1)
+
+# no_loss_ranges: 30 documents with character ranges left out of the loss (one in three reaching the
+# end of its text, which cuts the document); the input is written beside the outputs.
+loss_docs = []
+for i, d in enumerate(docs[:30]):
+    n = len(d["text"])
+    ranges = [[0, min(20, n)], [min(50, n), min(80, n)]]
+    if i % 3 == 0:
+        ranges.append([max(0, n - 30), n])
+    loss_docs.append({"text": d["text"], "id": d["id"], "metadata": {"no_loss_ranges": ranges}})
+with gzip.open(os.path.join(out, "loss-input.jsonl.gz"), "wt") as f:
+    for d in loss_docs:
+        f.write(json.dumps(d, ensure_ascii=False) + "\n")
+DocumentTokenizer(
+    os.path.join(out, "loss"), tokenizer_name_or_path=tokenizer_json, save_loss_metadata=True, seed=13
+).run((Document(text=d["text"], id=d["id"], metadata=d["metadata"]) for d in loss_docs), rank=0, world_size=1)

@@ -39,7 +39,8 @@ fn ten_thousand() -> usize {
 ///
 /// Without a `seed`, task `r` shuffles with seed `r` (DataTrove draws fresh entropy): runs are
 /// reproducible. `local_working_dir` and `upload_block_size` are accepted; the unshuffled tokens go to
-/// `local_working_dir` or the system's temporary folder.
+/// `local_working_dir` or the system's temporary folder. With `save_loss_metadata`, a document's
+/// `no_loss_ranges` metadata (character `[start, end)` pairs) marks tokens left out of the loss.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentTokenizerConfig {
@@ -165,6 +166,36 @@ impl Drop for DocumentTokenizer {
     }
 }
 
+/// DataTrove's `get_loss_values`: one byte per token, 0 inside the `no_loss_ranges` (character
+/// `[start, end)` pairs mapped to tokens); a range reaching the end of the text (or past the last token)
+/// cuts the document there.
+fn loss_values(
+    encoding: &tokenizers::Encoding,
+    ranges: &serde_json::Value,
+) -> std::result::Result<Vec<u8>, String> {
+    let pairs = ranges.as_array().ok_or("is not a list")?;
+    let mut loss = vec![1u8; encoding.get_ids().len()];
+    for pair in pairs {
+        let (Some(start), Some(end)) =
+            (pair.get(0).and_then(|v| v.as_u64()), pair.get(1).and_then(|v| v.as_u64()))
+        else {
+            return Err(format!("has an entry that is not [start, end]: {pair}"));
+        };
+        let t_start = encoding.char_to_token(start as usize, 0);
+        let t_end = encoding.char_to_token(end as usize, 0);
+        // Python slices: a missing start is 0, a missing end is the end.
+        let from = t_start.unwrap_or(0).min(loss.len());
+        let to = t_end.unwrap_or(loss.len()).min(loss.len());
+        if from < to {
+            loss[from..to].iter_mut().for_each(|x| *x = 0);
+        }
+        if t_end.is_none_or(|e| e >= encoding.get_ids().len()) {
+            loss.truncate(t_start.unwrap_or(loss.len()));
+        }
+    }
+    Ok(loss)
+}
+
 /// DataTrove's `get_output_filename`.
 fn output_filename(save_filename: Option<&str>, rank: usize, name: &str, sub_rank: Option<usize>) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -218,18 +249,40 @@ impl DocumentTokenizer {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let encodings = encode_texts(&self.tokenizer, &self.pending, true, "document_tokenizer")?;
+        let with_ranges = self.config.save_loss_metadata
+            && self.pending.iter().any(|d| d.metadata.contains_key("no_loss_ranges"));
+        let encodings = if with_ranges {
+            // Character offsets, as DataTrove's Python encodings have, to map `no_loss_ranges`.
+            let texts: Vec<&str> = self.pending.iter().map(|d| d.text.as_str()).collect();
+            self.tokenizer
+                .encode_batch_char_offsets(texts, true)
+                .map_err(|e| Error::Format(format!("document_tokenizer: {e}")))?
+        } else {
+            encode_texts(&self.tokenizer, &self.pending, true, "document_tokenizer")?
+        };
         let mut bytes = Vec::new();
         for (doc, encoding) in self.pending.iter().zip(&encodings) {
-            let ids = encoding.get_ids();
-            if self.config.save_loss_metadata
-                && doc.metadata.contains_key("no_loss_ranges")
-                && !self.warned_loss_ranges
-            {
-                tracing::warn!(
-                    "document_tokenizer: no_loss_ranges is not supported yet; every token counts in the loss"
-                );
-                self.warned_loss_ranges = true;
+            let mut ids = encoding.get_ids();
+            if self.config.save_loss_metadata {
+                let loss = match doc.metadata.get("no_loss_ranges") {
+                    Some(ranges) => match loss_values(encoding, ranges) {
+                        Ok(loss) => loss,
+                        Err(message) => {
+                            if !self.warned_loss_ranges {
+                                tracing::warn!(
+                                    "document {}: no_loss_ranges {message}; ignored (logged once)",
+                                    doc.id
+                                );
+                                self.warned_loss_ranges = true;
+                            }
+                            vec![1u8; ids.len()]
+                        }
+                    },
+                    None => vec![1u8; ids.len()],
+                };
+                // DataTrove drops the tokens of a final no-loss section.
+                ids = &ids[..loss.len().min(ids.len())];
+                self.loss.extend_from_slice(&loss);
             }
             bytes.clear();
             for &id in ids {
@@ -240,9 +293,6 @@ impl DocumentTokenizer {
                 }
             }
             self.tokens.write_all(&bytes).map_err(|e| Error::io(&self.temp_path, e))?;
-            if self.config.save_loss_metadata {
-                self.loss.extend(std::iter::repeat_n(1u8, ids.len()));
-            }
             self.written += ids.len() as u64;
             self.doc_ends.push(self.written);
             cx.stats.update("tokens", ids.len() as u64);
@@ -365,13 +415,14 @@ impl DocumentTokenizer {
             out.written = self.written;
             return self.close_out(out, cx);
         }
+        if c.shuffle_documents && c.shuffle_chunk_size.is_none() {
+            let ordering = rng.permutation(docs.len());
+            return self.copy(&source, &docs, &ordering, "doc_shuffled", cx);
+        }
         let (mut source, mut loss, mut ends) =
             (source, std::mem::take(&mut self.loss), self.doc_ends.clone());
         if c.shuffle_documents {
             let ordering = rng.permutation(docs.len());
-            if c.shuffle_chunk_size.is_none() {
-                return self.copy(&source, &docs, &ordering, "doc_shuffled", cx);
-            }
             // An intermediate shuffled copy, chunked next.
             let ts = self.token_size;
             let (mut s2, mut l2, mut e2) = (Vec::with_capacity(source.len()), Vec::new(), Vec::new());

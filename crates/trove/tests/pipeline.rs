@@ -486,7 +486,7 @@ fn examples_2_and_3_run() {
 
 /// `document_tokenizer` writes the same `.ds`, `.ds.index`, `.ds.loss` and `.ds.metadata` files as
 /// DataTrove 0.10.1's `DocumentTokenizer` on the same 100 documents (shuffled with a seed; chunk-shuffled
-/// and split by size with loss files; unshuffled; uint32 tokens with Llama 3's vocabulary):
+/// and split by size with loss files; unshuffled; uint32 tokens with Llama 3's vocabulary; `no_loss_ranges`):
 /// `fixtures/golden/datatrove/ds/`, made by
 /// `xtask/python/golden_ds.py`.
 #[test]
@@ -505,15 +505,26 @@ fn document_tokenizer_writes_datatrove_ds_files() {
         ("plain", gpt2, "shuffle_documents = false\nsave_filename = \"plain\""),
         // A vocabulary above 65,536: uint32 tokens (20 documents).
         ("uint32", llama3, "eos_token = \"<|end_of_text|>\"\nseed = 11"),
+        // no_loss_ranges in the documents' metadata (30 documents, from the golden folder).
+        ("loss", gpt2, "save_loss_metadata = true\nseed = 13"),
     ] {
-        let limit = if sub == "uint32" { 20 } else { 100 };
+        let limit = match sub {
+            "uint32" => 20,
+            "loss" => 30,
+            _ => 100,
+        };
+        let (data_folder, glob) = if sub == "loss" {
+            (golden.display().to_string(), "loss-input.jsonl.gz")
+        } else {
+            ("fixtures/python-docs".to_string(), "part-00000.jsonl.gz")
+        };
         let out = dir.path().join(sub);
         let file = dir.path().join(format!("{sub}.toml"));
         std::fs::write(
             &file,
             format!(
                 "[executor]\nlogging_dir = \"{logs}\"\n\n[[pipeline]]\ntype = \"jsonl_reader\"\n\
-                 data_folder = \"fixtures/python-docs\"\nglob_pattern = \"part-00000.jsonl.gz\"\nlimit = {limit}\n\n\
+                 data_folder = \"{data_folder}\"\nglob_pattern = \"{glob}\"\nlimit = {limit}\n\n\
                  [[pipeline]]\ntype = \"document_tokenizer\"\noutput_folder = \"{out}\"\n\
                  tokenizer_name_or_path = \"{tokenizer}\"\n{extra}\n",
                 logs = dir.path().join(format!("{sub}-logs")).display(),
