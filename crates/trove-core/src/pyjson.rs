@@ -120,6 +120,43 @@ fn py_number(out: &mut String, n: &serde_json::Number) {
     }
 }
 
+/// `json.dumps(value)` of Python's standard library (separators `", "` and `": "`, ASCII only).
+pub fn to_python_json_compact(value: &Value) -> String {
+    fn write(out: &mut String, value: &Value) {
+        match value {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => py_number(out, n),
+            Value::String(s) => py_string(out, s),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    write(out, item);
+                }
+                out.push(']');
+            }
+            Value::Object(map) => {
+                out.push('{');
+                for (i, (k, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    py_string(out, k);
+                    out.push_str(": ");
+                    write(out, v);
+                }
+                out.push('}');
+            }
+        }
+    }
+    let mut out = String::new();
+    write(&mut out, value);
+    out
+}
+
 /// `json.dumps(value, indent=4)` of Python's standard library.
 pub fn to_python_json_pretty(value: &Value) -> String {
     let mut out = String::new();

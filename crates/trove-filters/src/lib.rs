@@ -26,6 +26,7 @@ mod formatters;
 mod language;
 mod quality;
 mod simple;
+mod stats;
 mod url;
 
 pub use fasttext::FastText;
@@ -33,6 +34,7 @@ pub use formatters::*;
 pub use language::{LanguageFilter, LanguageFilterConfig, Languages};
 pub use quality::*;
 pub use simple::*;
+pub use stats::*;
 pub use trove_core::numpy_rng::Pcg64;
 pub use url::*;
 
@@ -62,5 +64,6 @@ pub fn register(registry: &mut trove_core::Registry) {
         .register::<FineWebQualityFilterConfig>()
         .register::<UrlFilterConfig>()
         .register::<PiiFormatterConfig>()
-        .register::<SymbolLinesFormatterConfig>();
+        .register::<SymbolLinesFormatterConfig>()
+        .register::<DocStatsConfig>();
 }

@@ -244,7 +244,7 @@ impl Filter for UrlFilter {
 
 /// tldextract's `lenient_netloc`: the host of a URL-like string, case kept, without user info, port
 /// or trailing dots.
-fn lenient_netloc(url: &str) -> String {
+pub(crate) fn lenient_netloc(url: &str) -> String {
     let schemeless = match url.find("//") {
         Some(0) => &url[2..],
         Some(i)
@@ -269,10 +269,10 @@ fn lenient_netloc(url: &str) -> String {
 }
 
 /// tldextract's result: `subdomain`, `domain`, `suffix`.
-struct Extracted {
+pub(crate) struct Extracted {
     subdomain: String,
     domain: String,
-    suffix: String,
+    pub(crate) suffix: String,
 }
 
 impl Extracted {
@@ -284,7 +284,7 @@ impl Extracted {
         }
     }
 
-    fn fqdn(&self) -> String {
+    pub(crate) fn fqdn(&self) -> String {
         if self.domain.is_empty() || self.suffix.is_empty() {
             return String::new();
         }
@@ -300,13 +300,13 @@ impl Extracted {
 /// The Public Suffix List's ICANN section as tldextract's trie (private domains excluded, as
 /// DataTrove's default `TLDExtract()`).
 #[derive(Default)]
-struct SuffixTrie {
+pub(crate) struct SuffixTrie {
     matches: HashMap<String, SuffixTrie>,
     end: bool,
 }
 
 impl SuffixTrie {
-    fn icann() -> &'static SuffixTrie {
+    pub(crate) fn icann() -> &'static SuffixTrie {
         static TRIE: OnceLock<SuffixTrie> = OnceLock::new();
         TRIE.get_or_init(|| {
             let mut root = SuffixTrie::default();
@@ -325,7 +325,7 @@ impl SuffixTrie {
     }
 
     /// tldextract's `_extract_netloc` for a host (IPv6 and IPv4 hosts have no suffix).
-    fn extract(&self, host: &str) -> Extracted {
+    pub(crate) fn extract(&self, host: &str) -> Extracted {
         let host = host.replace(['\u{3002}', '\u{ff0e}', '\u{ff61}'], ".");
         let none = |domain: &str| Extracted {
             subdomain: String::new(),

@@ -596,6 +596,69 @@ fn merger_writes_datatrove_files() {
     }
 }
 
+/// Numbers equal within 1e-6 relative (DataTrove's Welford updates and ours may round differently);
+/// everything else exactly, keys in order.
+fn assert_json_close(got: &Value, want: &Value, at: &str) {
+    match (got, want) {
+        (Value::Number(g), Value::Number(w)) => {
+            let (g, w) = (g.as_f64().unwrap(), w.as_f64().unwrap());
+            assert!((g - w).abs() <= 1e-6 * w.abs().max(1e-12), "{at}: {g} vs {w}");
+        }
+        (Value::Object(g), Value::Object(w)) => {
+            assert_eq!(g.keys().collect::<Vec<_>>(), w.keys().collect::<Vec<_>>(), "{at}: keys");
+            for (k, v) in w {
+                assert_json_close(&g[k], v, &format!("{at}.{k}"));
+            }
+        }
+        _ => assert_eq!(got, want, "{at}"),
+    }
+}
+
+/// `doc_stats` writes DataTrove's per-task stats files with the same keys, order and values (within
+/// 1e-6 relative; counts exact): on the Python docs sample (summary, histogram) and the fixture WARCs'
+/// text (all four groups, `fqdn` and `suffix` from the URLs). Golden files from
+/// `xtask/python/golden_doc_stats.py`.
+#[test]
+fn doc_stats_equal_datatrove() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = root().join("fixtures/golden/datatrove/doc-stats");
+    for (sub, folder, glob, groups) in [
+        (
+            "python-docs",
+            "fixtures/python-docs",
+            "*.jsonl.gz",
+            "groups_to_compute = [\"summary\", \"histogram\"]\n",
+        ),
+        ("warc", "fixtures/golden/datatrove", "warc-trafilatura.jsonl.gz", ""),
+    ] {
+        let out = dir.path().join(sub);
+        let file = dir.path().join(format!("{sub}.toml"));
+        std::fs::write(
+            &file,
+            format!(
+                "[executor]\nlogging_dir = \"{logs}\"\n\n[[pipeline]]\ntype = \"jsonl_reader\"\n\
+                 data_folder = \"{folder}\"\nglob_pattern = \"{glob}\"\n\n\
+                 [[pipeline]]\ntype = \"doc_stats\"\noutput_folder = \"{out}\"\n{groups}",
+                logs = dir.path().join(format!("{sub}-logs")).display(),
+                out = out.display()
+            ),
+        )
+        .unwrap();
+        let run = trove_cmd().args(["run", "--no-progress"]).arg(&file).output().unwrap();
+        assert!(run.status.success(), "{sub}: {}", String::from_utf8_lossy(&run.stderr));
+        let (mut got, mut want) = (walk(&out), walk(&golden.join(sub)));
+        got.sort();
+        want.sort();
+        let rel = |files: &[String], base: &Path| -> Vec<String> {
+            files.iter().map(|f| f.strip_prefix(&*base.to_string_lossy()).unwrap_or(f).to_string()).collect()
+        };
+        assert_eq!(rel(&got, &out), rel(&want, &golden.join(sub)), "{sub}: files");
+        for (g, w) in got.iter().zip(&want) {
+            assert_json_close(&read_json(Path::new(g)), &read_json(Path::new(w)), g);
+        }
+    }
+}
+
 #[test]
 fn parquet_round_trip_keeps_documents() {
     use trove::io::{JsonlReaderConfig, JsonlWriterConfig, ParquetReaderConfig, ParquetWriterConfig};

@@ -107,6 +107,24 @@ pub fn py_isalpha(c: char) -> bool {
     re.is_match(c.encode_utf8(&mut buf))
 }
 
+/// Python's `str.isdigit` for one character: decimal digits (category Nd) and the other digits Python
+/// counts (superscripts, subscripts, circled and parenthesized digits, ...).
+#[inline]
+pub fn py_isdigit(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_digit();
+    }
+    static DIGIT: OnceLock<regex::Regex> = OnceLock::new();
+    let re = DIGIT.get_or_init(|| {
+        regex::Regex::new(
+            r"^[\p{Nd}\u{B2}\u{B3}\u{B9}\u{1369}-\u{1371}\u{19DA}\u{2070}\u{2074}-\u{2079}\u{2080}-\u{2089}\u{2460}-\u{2468}\u{2474}-\u{247C}\u{2488}-\u{2490}\u{24EA}\u{24F5}-\u{24FD}\u{24FF}\u{2776}-\u{277E}\u{2780}-\u{2788}\u{278A}-\u{2792}\u{10A40}-\u{10A43}\u{1F100}-\u{1F10A}]$",
+        )
+        .expect("a valid pattern")
+    });
+    let mut buf = [0u8; 4];
+    re.is_match(c.encode_utf8(&mut buf))
+}
+
 /// Whether every character of `s` is in Unicode general category P (spaCy's `is_punct`).
 pub fn is_unicode_punct(s: &str) -> bool {
     static PUNCT: OnceLock<regex::Regex> = OnceLock::new();
@@ -115,6 +133,7 @@ pub fn is_unicode_punct(s: &str) -> bool {
 
 struct Sets {
     punctuation: HashSet<char>,
+    punctuation_string: HashSet<char>,
     terminal: HashSet<char>,
 }
 
@@ -129,9 +148,10 @@ fn sets() -> &'static Sets {
         let data: Data = serde_json::from_str(include_str!("../../data/datatrove_text.json"))
             .expect("the bundled datatrove_text.json parses");
         let terminal: HashSet<char> = data.terminal_punctuation.chars().collect();
-        let mut punctuation: HashSet<char> = data.punctuation.chars().collect();
+        let punctuation_string: HashSet<char> = data.punctuation.chars().collect();
+        let mut punctuation = punctuation_string.clone();
         punctuation.extend(terminal.iter().copied());
-        Sets { punctuation, terminal }
+        Sets { punctuation, punctuation_string, terminal }
     })
 }
 
@@ -140,6 +160,13 @@ fn sets() -> &'static Sets {
 #[inline]
 pub fn is_punctuation(c: char) -> bool {
     sets().punctuation.contains(&c)
+}
+
+/// Whether `c` is in DataTrove's `PUNCTUATION` string (without `TERMINAL_PUNCTUATION`; `doc_stats`
+/// counts these).
+#[inline]
+pub fn in_punctuation_string(c: char) -> bool {
+    sets().punctuation_string.contains(&c)
 }
 
 /// Whether `c` is in DataTrove's `TERMINAL_PUNCTUATION`.
