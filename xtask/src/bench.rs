@@ -362,13 +362,7 @@ fn files_equal(a: &Path, b: &Path) -> bool {
 
 /// `cargo xtask bench-io [--mb N] [--tasks N]`.
 pub fn bench_io(args: &[String]) -> Result<()> {
-    let arg = |name: &str, default: usize| -> usize {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let arg = |name: &str, default: usize| crate::proc::arg(args, name, default);
     let (mb, tasks, runs) = (arg("--mb", 150) as u64, arg("--tasks", 2), arg("--runs", 3).max(1));
     let workers = tasks;
     let secs = sections(&python_sources()?)?;

@@ -83,6 +83,15 @@ pub fn measure(cmd: &mut Command) -> Result<Measured> {
     Ok(Measured { wall, peak_rss: peak.load(Ordering::Relaxed) })
 }
 
+/// The number after `--name` in `args`, or `default`.
+pub fn arg(args: &[String], name: &str, default: usize) -> usize {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Runs `cmd` `runs` times (output discarded), removing the folders in `clear` before each run; the
 /// run with the best wall time.
 pub fn best_of(runs: usize, clear: &[&Path], cmd: &dyn Fn() -> Command) -> Result<Measured> {

@@ -161,13 +161,7 @@ def install_lid_model(path):
 
 /// `cargo xtask bench-web [--tasks N] [--runs N]`.
 pub fn bench_web(args: &[String]) -> Result<()> {
-    let arg = |name: &str, default: usize| -> usize {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let arg = |name: &str, default: usize| crate::proc::arg(args, name, default);
     let (tasks, runs) = (arg("--tasks", 2), arg("--runs", 1).max(1));
     let workers = tasks;
     let model = for_tests()?;

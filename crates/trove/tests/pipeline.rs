@@ -484,6 +484,24 @@ fn examples_2_and_3_run() {
     }
 }
 
+/// Runs the pipeline file with the CLI, checks that `out` holds the same file names as `golden`, and
+/// returns the (written, golden) file pairs, sorted.
+fn run_against_golden(sub: &str, file: &Path, out: &Path, golden: &Path) -> Vec<(String, String)> {
+    let run = trove_cmd().args(["run", "--no-progress"]).arg(file).output().unwrap();
+    assert!(run.status.success(), "{sub}: {}", String::from_utf8_lossy(&run.stderr));
+    let sorted = |dir: &Path| {
+        let mut files = walk(dir);
+        files.sort();
+        files
+    };
+    let (got, want) = (sorted(out), sorted(golden));
+    let names = |files: &[String], base: &Path| -> Vec<String> {
+        files.iter().map(|f| f.strip_prefix(&*base.to_string_lossy()).unwrap_or(f).to_string()).collect()
+    };
+    assert_eq!(names(&got, out), names(&want, golden), "{sub}: file names");
+    got.into_iter().zip(want).collect()
+}
+
 /// `document_tokenizer` writes the same `.ds`, `.ds.index`, `.ds.loss` and `.ds.metadata` files as
 /// DataTrove 0.10.1's `DocumentTokenizer` on the same 100 documents (shuffled with a seed; chunk-shuffled
 /// and split by size with loss files; unshuffled; uint32 tokens with Llama 3's vocabulary; `no_loss_ranges`):
@@ -532,18 +550,8 @@ fn document_tokenizer_writes_datatrove_ds_files() {
             ),
         )
         .unwrap();
-        let run = trove_cmd().args(["run", "--no-progress"]).arg(&file).output().unwrap();
-        assert!(run.status.success(), "{sub}: {}", String::from_utf8_lossy(&run.stderr));
-        let mut want: Vec<String> = walk(&golden.join(sub));
-        want.sort();
-        let mut got: Vec<String> = walk(&out);
-        got.sort();
-        let names = |files: &[String], base: &Path| -> Vec<String> {
-            files.iter().map(|f| f.strip_prefix(&*base.to_string_lossy()).unwrap_or(f).to_string()).collect()
-        };
-        assert_eq!(names(&got, &out), names(&want, &golden.join(sub)), "{sub}: file names");
-        for (g, w) in got.iter().zip(&want) {
-            let (gb, wb) = (std::fs::read(g).unwrap(), std::fs::read(w).unwrap());
+        for (g, w) in run_against_golden(sub, &file, &out, &golden.join(sub)) {
+            let (gb, wb) = (std::fs::read(&g).unwrap(), std::fs::read(&w).unwrap());
             if g.ends_with(".metadata") {
                 // The first line names the tokenizer as configured (DataTrove's golden used a tokenizer.json
                 // built from the same files): compare its token size and the counts.
@@ -581,17 +589,8 @@ fn merger_writes_datatrove_files() {
             ),
         )
         .unwrap();
-        let run = trove_cmd().args(["run", "--no-progress"]).arg(&file).output().unwrap();
-        assert!(run.status.success(), "{sub}: {}", String::from_utf8_lossy(&run.stderr));
-        let (mut got, mut want) = (walk(&out), walk(&golden.join(sub)));
-        got.sort();
-        want.sort();
-        let base = |files: &[String], root: &Path| -> Vec<String> {
-            files.iter().map(|f| f.strip_prefix(&*root.to_string_lossy()).unwrap_or(f).to_string()).collect()
-        };
-        assert_eq!(base(&got, &out), base(&want, &golden.join(sub)), "{sub}: file names");
-        for (g, w) in got.iter().zip(&want) {
-            assert!(std::fs::read(g).unwrap() == std::fs::read(w).unwrap(), "{g} differs from DataTrove's");
+        for (g, w) in run_against_golden(sub, &file, &out, &golden.join(sub)) {
+            assert!(std::fs::read(&g).unwrap() == std::fs::read(&w).unwrap(), "{g} differs from DataTrove's");
         }
     }
 }
@@ -644,17 +643,8 @@ fn doc_stats_equal_datatrove() {
             ),
         )
         .unwrap();
-        let run = trove_cmd().args(["run", "--no-progress"]).arg(&file).output().unwrap();
-        assert!(run.status.success(), "{sub}: {}", String::from_utf8_lossy(&run.stderr));
-        let (mut got, mut want) = (walk(&out), walk(&golden.join(sub)));
-        got.sort();
-        want.sort();
-        let rel = |files: &[String], base: &Path| -> Vec<String> {
-            files.iter().map(|f| f.strip_prefix(&*base.to_string_lossy()).unwrap_or(f).to_string()).collect()
-        };
-        assert_eq!(rel(&got, &out), rel(&want, &golden.join(sub)), "{sub}: files");
-        for (g, w) in got.iter().zip(&want) {
-            assert_json_close(&read_json(Path::new(g)), &read_json(Path::new(w)), g);
+        for (g, w) in run_against_golden(sub, &file, &out, &golden.join(sub)) {
+            assert_json_close(&read_json(Path::new(&g)), &read_json(Path::new(&w)), &g);
         }
     }
 }
