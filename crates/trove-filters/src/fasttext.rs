@@ -199,8 +199,9 @@ fn hash(s: &[u8]) -> u32 {
     h
 }
 
+/// fastText's `std_log`: `std::log(x + 1e-5)`, computed in double (the constant is a double).
 fn std_log(x: f32) -> f32 {
-    (x + 1e-5).ln()
+    (f64::from(x) + 1e-5).ln() as f32
 }
 
 impl FastText {
@@ -479,7 +480,8 @@ impl FastText {
             return;
         }
         let f = self.output.dot_row(hidden, node - self.labels.len());
-        let f = (1.0 / (1.0 + (-f64::from(f)).exp())) as f32;
+        // `1. / (1 + std::exp(-f))`: the exponential of a float is a float in C++.
+        let f = (1.0 / f64::from(1.0 + (-f).exp())) as f32;
         self.dfs(k, threshold, n.left as usize, score + std_log(1.0 - f), heap, hidden);
         self.dfs(k, threshold, n.right as usize, score + std_log(f), heap, hidden);
     }

@@ -163,7 +163,7 @@ enum Backend {
 }
 
 /// Models are loaded once per process and shared by every task.
-fn load_shared(path: &Path) -> Result<Arc<FastText>> {
+pub(crate) fn load_shared(path: &Path) -> Result<Arc<FastText>> {
     static MODELS: OnceLock<Mutex<HashMap<PathBuf, Arc<FastText>>>> = OnceLock::new();
     let models = MODELS.get_or_init(Default::default);
     let mut guard = models.lock().unwrap_or_else(|p| p.into_inner());

@@ -65,5 +65,11 @@ pub fn register(registry: &mut trove_core::Registry) {
         .register::<UrlFilterConfig>()
         .register::<PiiFormatterConfig>()
         .register::<SymbolLinesFormatterConfig>()
-        .register::<DocStatsConfig>();
+        .register::<DocStatsConfig>()
+        .register::<WordStatsConfig>()
+        .register::<LineStatsConfig>()
+        .register::<ParagraphStatsConfig>()
+        .register::<SentenceStatsConfig>()
+        .register::<LangStatsConfig>()
+        .register::<StatsMergerConfig>();
 }

@@ -35,7 +35,7 @@ fn english() -> String {
 }
 
 /// DataTrove's `find_duplicates`: (number of repeated elements, characters in them).
-fn find_duplicates<'a>(items: impl IntoIterator<Item = &'a str>) -> (usize, usize) {
+pub(crate) fn find_duplicates<'a>(items: impl IntoIterator<Item = &'a str>) -> (usize, usize) {
     let mut seen = FxHashSet::default();
     let (mut elements, mut chars) = (0, 0);
     for item in items {
@@ -361,7 +361,7 @@ impl Filter for GopherRepetitionFilter {
 // ---------------------------------------------------------------------------------------------
 // Gopher quality
 
-const STOP_WORDS: [&str; 8] = ["the", "be", "to", "of", "and", "that", "have", "with"];
+pub(crate) const STOP_WORDS: [&str; 8] = ["the", "be", "to", "of", "and", "that", "have", "with"];
 
 /// `gopher_quality_filter`: DataTrove's `GopherQualityFilter` (Gopher's quality rules). A threshold
 /// of `0` (or `null`) disables its rule, as in DataTrove.

@@ -33,7 +33,16 @@ pub(crate) fn encode_texts(
     add_special_tokens: bool,
     step: &str,
 ) -> Result<Vec<tokenizers::Encoding>> {
-    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+    encode_strs(tokenizer, docs.iter().map(|d| d.text.as_str()).collect(), add_special_tokens, step)
+}
+
+/// [`encode_texts`] for bare texts.
+pub(crate) fn encode_strs(
+    tokenizer: &Tokenizer,
+    texts: Vec<&str>,
+    add_special_tokens: bool,
+    step: &str,
+) -> Result<Vec<tokenizers::Encoding>> {
     tokenizer.encode_batch_fast(texts, add_special_tokens).map_err(|e| Error::Format(format!("{step}: {e}")))
 }
 

@@ -24,10 +24,12 @@
 mod counter;
 mod ds;
 mod merger;
+mod stats;
 
 pub use counter::*;
 pub use ds::*;
 pub use merger::*;
+pub use stats::*;
 
 use std::path::{Path, PathBuf};
 use tokenizers::Tokenizer;
@@ -39,7 +41,8 @@ pub fn register(registry: &mut Registry) {
         .register::<TokensCounterConfig>()
         .register::<TokenCountFilterConfig>()
         .register::<DocumentTokenizerConfig>()
-        .register::<DocumentTokenizerMergerConfig>();
+        .register::<DocumentTokenizerMergerConfig>()
+        .register::<TokenStatsConfig>();
 }
 
 fn tokenizer_error(path: &str, what: impl std::fmt::Display) -> Error {

@@ -22,6 +22,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+pub mod report;
+
 pub use trove_core as core;
 pub use trove_extract as extract;
 pub use trove_filters as filters;

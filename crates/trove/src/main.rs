@@ -82,6 +82,18 @@ enum StatsCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Write one self-contained HTML page picturing a summary-stats folder (the `output_folder` of
+    /// `doc_stats`, `word_stats`, ...): a histogram per metric, the summary values, the top domains.
+    ///
+    /// Merged `metric.json` files (from `stats_merger`) are used when present; otherwise the per-task
+    /// files are merged on the fly. The page needs no network: open it in any browser.
+    Report {
+        /// The stats folder (holding `summary/`, `histogram/`, `fqdn/`, `suffix/`).
+        folder: String,
+        /// The HTML file to write.
+        #[arg(short, long, default_value = "report.html")]
+        output: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -191,6 +203,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        Command::Stats { command: StatsCommand::Report { folder, output } } => {
+            let storage = trove::core::open_storage(&folder)?;
+            let stats = trove::report::load(&*storage)?;
+            let html = trove::report::render(&stats, &folder);
+            write_atomic(&output, html.as_bytes())?;
+            let metrics: usize = stats.groups.values().map(|g| g.len()).sum();
+            println!(
+                "trove: wrote {} ({metrics} metric files of {} groups)",
+                output.display(),
+                stats.groups.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Stats { command: StatsCommand::Merge { folder, output } } => {
             let stats_dir = if folder.join("stats").is_dir() { folder.join("stats") } else { folder.clone() };
             let merged = merge_dir(&stats_dir)?;
@@ -201,7 +226,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     folder.join("merged_stats.json")
                 }
             });
-            std::fs::write(&out, merged.to_json()).with_context(|| format!("writing {}", out.display()))?;
+            write_atomic(&out, merged.to_json().as_bytes())?;
             println!("merged {} steps into {}", merged.steps.len(), out.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -254,6 +279,14 @@ fn validate(file: &Path) -> Vec<String> {
         Err(e) => problems.push(e.to_string()),
     }
     problems
+}
+
+/// Writes a file through a temporary sibling and a rename, so a reader never sees half of it.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
 fn merge_dir(dir: &Path) -> anyhow::Result<PipelineStats> {

@@ -95,6 +95,48 @@ impl<'a> Iterator for SplitLines<'a> {
     }
 }
 
+/// Unicode titlecase letters (general category Lt).
+fn is_titlecase(c: char) -> bool {
+    matches!(c, '\u{1c5}' | '\u{1c8}' | '\u{1cb}' | '\u{1f2}' | '\u{1f88}'..='\u{1f8f}' | '\u{1f98}'..='\u{1f9f}'
+        | '\u{1fa8}'..='\u{1faf}' | '\u{1fbc}' | '\u{1fcc}' | '\u{1ffc}')
+}
+
+/// Python's `str.isupper()`: at least one cased character and no lowercase or titlecase one.
+pub fn py_isupper(s: &str) -> bool {
+    let mut cased = false;
+    for c in s.chars() {
+        if c.is_lowercase() || is_titlecase(c) {
+            return false;
+        }
+        cased |= c.is_uppercase();
+    }
+    cased
+}
+
+/// Python's `str.istitle()`: uppercase or titlecase characters only after uncased ones, lowercase
+/// ones only after cased ones, and at least one cased character.
+pub fn py_istitle(s: &str) -> bool {
+    let (mut cased, mut previous_cased) = (false, false);
+    for c in s.chars() {
+        if c.is_uppercase() || is_titlecase(c) {
+            if previous_cased {
+                return false;
+            }
+            previous_cased = true;
+            cased = true;
+        } else if c.is_lowercase() {
+            if !previous_cased {
+                return false;
+            }
+            previous_cased = true;
+            cased = true;
+        } else {
+            previous_cased = false;
+        }
+    }
+    cased
+}
+
 /// Python's `str.isalpha` for one character: Unicode general category L (Lu, Ll, Lt, Lm, Lo).
 #[inline]
 pub fn py_isalpha(c: char) -> bool {
@@ -319,6 +361,22 @@ impl WordSplitter {
                     .collect()
             }
         }
+    }
+
+    /// DataTrove's `sent_tokenize`: each sentence's own text (spaCy's `sent.text`), stripped, blank
+    /// ones left out.
+    pub fn sent_tokenize<'a>(&mut self, text: &'a str) -> Vec<&'a str> {
+        let spans: Vec<(usize, usize)> = match &mut self.english {
+            Some(tok) => {
+                tok.tokenize_into(text, &mut self.tokens);
+                spacy::sentence_spans(text, &self.tokens)
+            }
+            None => {
+                use unicode_segmentation::UnicodeSegmentation;
+                text.split_sentence_bound_indices().map(|(i, s)| (i, i + s.len())).collect()
+            }
+        };
+        spans.into_iter().map(|(a, b)| py_strip(&text[a..b])).filter(|s| !s.is_empty()).collect()
     }
 
     /// The sentences of `text` (DataTrove's `split_into_sentences`).
