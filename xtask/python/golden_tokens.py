@@ -9,20 +9,12 @@ import json
 import os
 import sys
 
-from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
-
 from datatrove.data import Document
 from datatrove.pipeline.tokens import TokensCounter
+from gpt2_tokenizer import build
 
 folder, out_path = sys.argv[1:]
-bpe = models.BPE.from_file(os.path.join(folder, "encoder.json"), os.path.join(folder, "vocab.bpe"))
-tok = Tokenizer(bpe)
-tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-tok.decoder = decoders.ByteLevel()
-tok.post_processor = processors.ByteLevel(trim_offsets=True)
-tok.add_special_tokens([AddedToken("<|endoftext|>", special=True)])
-tokenizer_json = os.path.join(folder, "tokenizer.json")
-tok.save(tokenizer_json)
+tok, tokenizer_json = build(folder)
 
 docs = []
 for path in sorted(glob.glob("fixtures/python-docs/*.jsonl.gz")):

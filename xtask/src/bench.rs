@@ -49,7 +49,7 @@ pub fn trove_binary() -> Result<PathBuf> {
     Ok(root().join("target/release/trove"))
 }
 
-fn python_sources() -> Result<PathBuf> {
+pub fn python_sources() -> Result<PathBuf> {
     let p = cache().join("python3.11-doc/usr/share/doc/python3.11/html/_sources");
     if !p.is_dir() {
         crate::fixtures::run(false)?;

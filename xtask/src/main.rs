@@ -12,6 +12,7 @@
 mod bench;
 mod fixtures;
 mod proc;
+mod tokens;
 mod web;
 
 use anyhow::{bail, Result};
@@ -30,6 +31,7 @@ fn main() -> Result<()> {
         Some("fixtures") => fixtures::run(flag("--write-sample")),
         Some("bench-io") => bench::bench_io(&args[1..]),
         Some("bench-web") => web::bench_web(&args[1..]),
+        Some("bench-tokens") => tokens::bench_tokens(&args[1..]),
         Some("golden-stats") => bench::golden_stats(),
         Some("golden-text") => bench::golden_text(),
         Some("test") => {
@@ -54,6 +56,8 @@ fn main() -> Result<()> {
                  bench-io [--mb N] [--runs N] trove vs DataTrove 0.10.1: JSONL.gz → regex → JSONL(.gz)\n  \
                  bench-web [--tasks N] [--runs N] trove vs DataTrove 0.10.1 on the debian-handbook crawl:\n  \
                                             extraction agreement, example 2's pipeline, quality filters\n  \
+                 bench-tokens [--mb N] [--tasks N] [--runs N] trove vs DataTrove 0.10.1: GPT-2 tokenization\n  \
+                                            (.ds files) and example 4's four stats on the Python docs corpus\n  \
                  golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1\n  \
                  golden-text                regenerate the bundled spaCy rules and golden word splits\n  \
                  test [ARGS]                fetch what the tests need, then cargo test --workspace [ARGS]"

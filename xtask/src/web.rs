@@ -104,16 +104,17 @@ fn word_f1(a: &str, b: &str) -> f64 {
     2.0 * p * r / (p + r)
 }
 
-struct Tool {
-    python: PathBuf,
-    trove: PathBuf,
-    work: PathBuf,
-    runs: usize,
+/// The two tools of a comparison, each run `runs` times on its own copy of a pipeline.
+pub struct Tool {
+    pub python: PathBuf,
+    pub trove: PathBuf,
+    pub work: PathBuf,
+    pub runs: usize,
 }
 
 impl Tool {
     /// Runs a DataTrove script and a trove file `runs` times each; the best wall time of each.
-    fn both(
+    pub fn both(
         &self,
         name: &str,
         py: &str,
@@ -139,7 +140,8 @@ impl Tool {
     }
 }
 
-const PY_HEADER: &str = r#"
+/// The imports of the DataTrove benchmark scripts, and `install_lid_model`.
+pub const PY_HEADER: &str = r#"
 import os, shutil
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.readers import WarcReader, JsonlReader
