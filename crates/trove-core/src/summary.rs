@@ -5,6 +5,7 @@
 //! token stats in `trove-tokenize`) and wrap it in a [`SummaryStats`] step.
 
 use crate::domain::{lenient_netloc, SuffixTrie};
+use crate::hash::FxBuildHasher;
 use crate::stats::{MetricStats, Num};
 use crate::text::py_len;
 use crate::{open_storage, Context, Document, Error, Result, Step, Storage};
@@ -136,7 +137,10 @@ fn round_key(value: Num, digits: i32) -> String {
 }
 
 /// One group's counters: `stat name -> key -> MetricStats`, in DataTrove's insertion order.
-type Counters = IndexMap<String, IndexMap<String, MetricStats>>;
+type Counters = IndexMap<String, Keyed, FxBuildHasher>;
+
+/// One stat's values by key (Fx-hashed: looked up for every document and stat).
+type Keyed = IndexMap<String, MetricStats, FxBuildHasher>;
 
 /// A stats step: DataTrove's `BaseStats.run`.
 pub struct SummaryStats<E> {
@@ -170,7 +174,7 @@ impl<E: ExtractStats> SummaryStats<E> {
             slots: vec![vec![[None; 3]; names.len()]; groups.len()],
             names,
             extractor,
-            counters: vec![IndexMap::new(); groups.len()],
+            counters: vec![Counters::default(); groups.len()],
             groups,
             digits: output.histogram_round_digits,
             top_k: output.top_k_config.clone(),
@@ -188,7 +192,7 @@ impl<E: ExtractStats> SummaryStats<E> {
             Some(i) => i,
             None => {
                 let name = if suffix == 0 { &self.names[stat] } else { &self.suffixed[stat][suffix - 1] };
-                let (i, _) = counters.insert_full(name.clone(), IndexMap::new());
+                let (i, _) = counters.insert_full(name.clone(), Keyed::default());
                 self.slots[g][stat][suffix] = Some(i);
                 i
             }

@@ -6,7 +6,6 @@ use crate::fasttext::FastText;
 use crate::language::load_shared;
 use crate::quality::{find_duplicates, STOP_WORDS};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -215,7 +214,7 @@ impl StepConfig for WordStatsConfig {
 /// The word metrics.
 pub struct WordStats {
     splitter: WordSplitter,
-    stop_words: HashSet<String>,
+    stop_words: FxHashSet<String>,
     short: Vec<usize>,
     long: Vec<usize>,
 }

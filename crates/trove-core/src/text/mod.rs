@@ -17,7 +17,6 @@
 
 pub mod spacy;
 
-use std::collections::HashSet;
 use std::sync::OnceLock;
 
 pub use spacy::{EnglishTokenizer, Token};
@@ -173,10 +172,50 @@ pub fn is_unicode_punct(s: &str) -> bool {
     PUNCT.get_or_init(|| regex::Regex::new(r"^\p{P}*$").expect("a valid pattern")).is_match(s)
 }
 
+/// A set of characters: a bitmap for ASCII (most text), a sorted list for the rest.
+#[derive(Clone, Default)]
+struct CharSet {
+    ascii: u128,
+    other: Vec<char>,
+}
+
+impl CharSet {
+    fn insert(&mut self, c: char) {
+        if c.is_ascii() {
+            self.ascii |= 1 << c as u32;
+        } else if let Err(i) = self.other.binary_search(&c) {
+            self.other.insert(i, c);
+        }
+    }
+
+    #[inline]
+    fn contains(&self, c: char) -> bool {
+        if c.is_ascii() {
+            self.ascii & (1 << c as u32) != 0
+        } else {
+            self.other.binary_search(&c).is_ok()
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = char> + '_ {
+        (0u8..128).map(char::from).filter(|&c| self.contains(c)).chain(self.other.iter().copied())
+    }
+}
+
+impl FromIterator<char> for CharSet {
+    fn from_iter<I: IntoIterator<Item = char>>(iter: I) -> CharSet {
+        let mut set = CharSet::default();
+        for c in iter {
+            set.insert(c);
+        }
+        set
+    }
+}
+
 struct Sets {
-    punctuation: HashSet<char>,
-    punctuation_string: HashSet<char>,
-    terminal: HashSet<char>,
+    punctuation: CharSet,
+    punctuation_string: CharSet,
+    terminal: CharSet,
 }
 
 fn sets() -> &'static Sets {
@@ -189,10 +228,9 @@ fn sets() -> &'static Sets {
         }
         let data: Data = serde_json::from_str(include_str!("../../data/datatrove_text.json"))
             .expect("the bundled datatrove_text.json parses");
-        let terminal: HashSet<char> = data.terminal_punctuation.chars().collect();
-        let punctuation_string: HashSet<char> = data.punctuation.chars().collect();
-        let mut punctuation = punctuation_string.clone();
-        punctuation.extend(terminal.iter().copied());
+        let terminal: CharSet = data.terminal_punctuation.chars().collect();
+        let punctuation_string: CharSet = data.punctuation.chars().collect();
+        let punctuation: CharSet = punctuation_string.iter().chain(terminal.iter()).collect();
         Sets { punctuation, punctuation_string, terminal }
     })
 }
@@ -201,25 +239,25 @@ fn sets() -> &'static Sets {
 /// characters, and `TERMINAL_PUNCTUATION`).
 #[inline]
 pub fn is_punctuation(c: char) -> bool {
-    sets().punctuation.contains(&c)
+    sets().punctuation.contains(c)
 }
 
 /// Whether `c` is in DataTrove's `PUNCTUATION` string (without `TERMINAL_PUNCTUATION`; `doc_stats`
 /// counts these).
 #[inline]
 pub fn in_punctuation_string(c: char) -> bool {
-    sets().punctuation_string.contains(&c)
+    sets().punctuation_string.contains(c)
 }
 
 /// Whether `c` is in DataTrove's `TERMINAL_PUNCTUATION`.
 #[inline]
 pub fn is_terminal_punctuation(c: char) -> bool {
-    sets().terminal.contains(&c)
+    sets().terminal.contains(c)
 }
 
 /// DataTrove's `TERMINAL_PUNCTUATION`, sorted (the default `stop_chars` of `fineweb_quality_filter`).
 pub fn terminal_punctuation() -> Vec<char> {
-    let mut v: Vec<char> = sets().terminal.iter().copied().collect();
+    let mut v: Vec<char> = sets().terminal.iter().collect();
     v.sort_unstable();
     v
 }
