@@ -321,6 +321,8 @@ with open("lid.jsonl", "w") as f:
         model.as_os_str(),
         "fixtures/golden/datatrove/stats-all.json.gz".as_ref(),
     ])?;
+    // MinHash dedup's four stages on the near-duplicate corpus (also rewrites fixtures/minhash/).
+    py(&["xtask/python/golden_minhash.py".as_ref(), "fixtures/golden/datatrove/minhash.json".as_ref()])?;
     eprintln!("golden-stats: wrote {}", golden.display());
     Ok(())
 }

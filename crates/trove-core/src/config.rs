@@ -97,6 +97,17 @@ impl BuildContext<'_> {
         filter: F,
         exclusion_writer: Option<&StepSpec>,
     ) -> Result<Stage> {
+        self.filter_stage_named(&format!("🔻 - FILTER: {name}"), filter, exclusion_writer)
+    }
+
+    /// [`BuildContext::filter_stage`] under a full stage name (DataTrove's dedup filters are named
+    /// `🫂 - DEDUP: ...`).
+    pub fn filter_stage_named<F: crate::step::Filter + 'static>(
+        &self,
+        full_name: &str,
+        filter: F,
+        exclusion_writer: Option<&StepSpec>,
+    ) -> Result<Stage> {
         let exclusion = match exclusion_writer {
             None => None,
             Some(spec) => match self.build_nested(spec)?.kind {
@@ -106,7 +117,7 @@ impl BuildContext<'_> {
                 }
             },
         };
-        Ok(Stage::step(format!("🔻 - FILTER: {name}"), crate::step::FilterStep::new(filter, exclusion)))
+        Ok(Stage::step(full_name, crate::step::FilterStep::new(filter, exclusion)))
     }
 }
 

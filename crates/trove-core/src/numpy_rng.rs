@@ -147,8 +147,104 @@ impl Pcg64 {
     }
 }
 
+/// numpy's legacy `RandomState(seed)` generator (MT19937 seeded with `init_genrand`), for what
+/// DataTrove draws through `np.random.RandomState`: MinHash's permutation parameters.
+pub struct RandomState {
+    mt: Box<[u32; 624]>,
+    index: usize,
+}
+
+impl RandomState {
+    /// `np.random.RandomState(seed)` for an integer seed.
+    pub fn new(seed: u32) -> RandomState {
+        let mut mt = Box::new([0u32; 624]);
+        mt[0] = seed;
+        for i in 1..624 {
+            mt[i] = 1_812_433_253u32.wrapping_mul(mt[i - 1] ^ (mt[i - 1] >> 30)).wrapping_add(i as u32);
+        }
+        RandomState { mt, index: 624 }
+    }
+
+    fn generate(&mut self) {
+        const UPPER: u32 = 0x8000_0000;
+        const LOWER: u32 = 0x7fff_ffff;
+        for i in 0..624 {
+            let y = (self.mt[i] & UPPER) | (self.mt[(i + 1) % 624] & LOWER);
+            let mut v = self.mt[(i + 397) % 624] ^ (y >> 1);
+            if y & 1 != 0 {
+                v ^= 0x9908_b0df;
+            }
+            self.mt[i] = v;
+        }
+        self.index = 0;
+    }
+
+    /// The next 32-bit output (`genrand_int32`).
+    pub fn next_u32(&mut self) -> u32 {
+        if self.index >= 624 {
+            self.generate();
+        }
+        let mut y = self.mt[self.index];
+        self.index += 1;
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9d2c_5680;
+        y ^= (y << 15) & 0xefc6_0000;
+        y ^ (y >> 18)
+    }
+
+    /// The next 64-bit output: the first 32-bit draw is the high half (numpy's `mt19937_next64`).
+    pub fn next_u64(&mut self) -> u64 {
+        let hi = u64::from(self.next_u32());
+        (hi << 32) | u64::from(self.next_u32())
+    }
+
+    /// `randint(low, high, dtype=np.uint64)`: uniform in `[low, high)` by masked rejection, as the
+    /// legacy generator draws it (32-bit draws when the range fits in 32 bits).
+    pub fn randint_u64(&mut self, low: u64, high: u64) -> u64 {
+        let rng = high.saturating_sub(low).saturating_sub(1);
+        if rng == 0 {
+            return low;
+        }
+        let mut mask = rng;
+        for shift in [1, 2, 4, 8, 16, 32] {
+            mask |= mask >> shift;
+        }
+        if rng <= u64::from(u32::MAX) {
+            if rng == u64::from(u32::MAX) {
+                return low + u64::from(self.next_u32());
+            }
+            loop {
+                let v = u64::from(self.next_u32()) & mask;
+                if v <= rng {
+                    return low + v;
+                }
+            }
+        }
+        loop {
+            let v = self.next_u64() & mask;
+            if v <= rng {
+                return low + v;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    /// `np.random.RandomState(1).randint(1, 2**61 - 1, dtype=np.uint64, size=4)` then `(0, 2**61 - 1)`,
+    /// and `RandomState(7).randint(0, 1000, dtype=np.uint64, size=3)` (32-bit draws), from numpy.
+    #[test]
+    fn random_state_matches_numpy() {
+        let p = (1u64 << 61) - 1;
+        let mut g = RandomState::new(1);
+        let a: Vec<u64> = (0..4).map(|_| g.randint_u64(1, p)).collect();
+        let b: Vec<u64> = (0..4).map(|_| g.randint_u64(0, p)).collect();
+        assert_eq!(a, [775169054918279404, 1758426461858698313, 2109959069025162, 965365488286768774]);
+        assert_eq!(b, [401325382989534144, 1703346441743126657, 1130051441076870727, 1762784241922636284]);
+        let mut g = RandomState::new(7);
+        assert_eq!((0..3).map(|_| g.randint_u64(0, 1000)).collect::<Vec<_>>(), [175, 196, 537]);
+    }
+
     use super::*;
 
     #[test]

@@ -1,5 +1,34 @@
 //! # trove-dedup
 //!
-//! Will own deduplication: exact, Bloom-filter, URL, four-stage MinHash with DataTrove-compatible
-//! signature files, and sentence dedup. Nothing is implemented yet (see the deduplication issue).
+//! Deduplication with DataTrove's steps and file formats. So far: MinHash in four stages
+//! ([`minhash`]: `minhash_dedup_signature`, `minhash_dedup_buckets`, `minhash_dedup_cluster`,
+//! `minhash_dedup_filter`), with signature files byte-identical to DataTrove's; DataTrove's text
+//! normalization ([`text::simplify_text`]) and hash functions ([`hashing::HashConfig`]).
+//!
+//! ```
+//! use trove_dedup::minhash::{MinHasher, MinhashConfig};
+//!
+//! let config = MinhashConfig::default(); // 5-grams, 14 buckets of 8 hashes, seed 1, xxHash64
+//! let mut hasher = MinHasher::new(&config, "en");
+//! let a = hasher.signature("The quick brown fox jumps over the lazy dog near the river bank").unwrap();
+//! let b = hasher.signature("The quick brown fox jumps over the lazy dog near the river bank!").unwrap();
+//! assert_eq!(a.len(), 14 * 8);
+//! assert_eq!(a, b); // punctuation is normalized away
+//! assert!(hasher.signature("too short").is_none()); // fewer words than n_grams: no signature
+//! ```
 #![deny(missing_docs)]
+
+pub mod hashing;
+pub mod minhash;
+pub mod text;
+
+use trove_core::Registry;
+
+/// Registers the dedup steps.
+pub fn register(registry: &mut Registry) {
+    registry
+        .register::<minhash::MinhashDedupSignatureConfig>()
+        .register::<minhash::MinhashDedupBucketsConfig>()
+        .register::<minhash::MinhashDedupClusterConfig>()
+        .register::<minhash::MinhashDedupFilterConfig>();
+}

@@ -25,6 +25,7 @@ use std::sync::{Arc, OnceLock};
 pub mod report;
 
 pub use trove_core as core;
+pub use trove_dedup as dedup;
 pub use trove_extract as extract;
 pub use trove_filters as filters;
 pub use trove_io as io;
@@ -40,6 +41,7 @@ pub fn registry() -> Arc<core::Registry> {
             trove_filters::register(&mut r);
             trove_extract::register(&mut r);
             trove_tokenize::register(&mut r);
+            trove_dedup::register(&mut r);
             Arc::new(r)
         })
         .clone()

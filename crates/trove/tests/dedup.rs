@@ -1,0 +1,180 @@
+//! Deduplication against DataTrove 0.10.1: the four MinHash stages, each its own pipeline file run with
+//! `trove run`, on `fixtures/minhash/` (240 Python docs sections and 80 near-duplicate variants over two
+//! files). Golden file: `fixtures/golden/datatrove/minhash.json`, from `xtask/python/golden_minhash.py`.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn run(dir: &Path, name: &str, body: &str) {
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, body.replace("DIR", dir.to_str().unwrap())).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trove"))
+        .current_dir(root())
+        .args(["run", "--no-progress"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every file below `dir` (relative path → bytes).
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &Path, base: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, base, out);
+            } else {
+                out.insert(
+                    p.strip_prefix(base).unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn sha1_hex(bytes: &[u8]) -> String {
+    sha1_smol::Sha1::from(bytes).digest().to_string()
+}
+
+fn digests(dir: &Path) -> Value {
+    files(dir)
+        .into_iter()
+        .map(|(k, v)| (k, Value::from(sha1_hex(&v))))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Stage 1 on the fixture corpus: 2 tasks into `DIR/sigs`, DataTrove's default config spelled out.
+fn signatures(d: &Path) {
+    run(
+        d,
+        "1-signatures",
+        "[executor]\ntasks = 2\nlogging_dir = \"DIR/l1\"\n\n\
+         [[pipeline]]\ntype = \"jsonl_reader\"\ndata_folder = \"fixtures/minhash\"\n\n\
+         [[pipeline]]\ntype = \"minhash_dedup_signature\"\noutput_folder = \"DIR/sigs\"\n\
+         config = { n_grams = 5, num_buckets = 14, hashes_per_bucket = 8, seed = 1 }\n",
+    );
+}
+
+#[test]
+fn minhash_four_stages_equal_datatrove() {
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/golden/datatrove/minhash.json")).unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    signatures(d);
+    // The signature files are DataTrove's, byte for byte.
+    assert_eq!(digests(&d.join("sigs")), golden["signatures"]);
+
+    // Two workers per bucket, each on a hash range.
+    run(
+        d,
+        "2-buckets",
+        "[executor]\ntasks = 28\nworkers = 2\nlogging_dir = \"DIR/l2\"\n\n\
+         [[pipeline]]\ntype = \"minhash_dedup_buckets\"\ninput_folder = \"DIR/sigs\"\noutput_folder = \"DIR/buckets\"\n",
+    );
+    assert_eq!(digests(&d.join("buckets")), golden["dups"]);
+
+    run(
+        d,
+        "3-cluster",
+        "[executor]\ntasks = 1\nlogging_dir = \"DIR/l3\"\n\n\
+         [[pipeline]]\ntype = \"minhash_dedup_cluster\"\ninput_folder = \"DIR/buckets\"\noutput_folder = \"DIR/clusters\"\n\
+         save_cluster_id = true\nsave_cluster_size = true\n",
+    );
+    let clusters: serde_json::Map<String, Value> = files(&d.join("clusters"))
+        .into_iter()
+        .map(|(k, v)| {
+            let values: Vec<u32> =
+                v.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            (k, Value::from(values))
+        })
+        .collect();
+    assert_eq!(Value::from(clusters), golden["clusters"]);
+
+    run(
+        d,
+        "4-filter",
+        "[executor]\ntasks = 2\nlogging_dir = \"DIR/l4\"\n\n\
+         [[pipeline]]\ntype = \"jsonl_reader\"\ndata_folder = \"fixtures/minhash\"\n\n\
+         [[pipeline]]\ntype = \"minhash_dedup_filter\"\ninput_folder = \"DIR/clusters\"\nload_cluster_ids = true\n\
+         exclusion_writer = { type = \"jsonl_writer\", output_folder = \"DIR/removed\", compression = \"none\" }\n\n\
+         [[pipeline]]\ntype = \"jsonl_writer\"\noutput_folder = \"DIR/kept\"\ncompression = \"none\"\n",
+    );
+    let ids = |dir: &Path| -> BTreeMap<String, Vec<String>> {
+        files(dir)
+            .into_iter()
+            .map(|(k, v)| {
+                let ids = String::from_utf8(v)
+                    .unwrap()
+                    .lines()
+                    .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+                    .collect();
+                (k, ids)
+            })
+            .collect()
+    };
+    let kept = ids(&d.join("kept"));
+    assert_eq!(serde_json::to_value(&kept).unwrap(), golden["kept"]);
+    // One document of each of the 80 pairs went (which one is DataTrove's union-find choice); nothing
+    // was lost or duplicated; the removed ones carry their cluster id.
+    let removed: Vec<String> = ids(&d.join("removed")).into_values().flatten().collect();
+    assert_eq!(removed.len(), 80);
+    let mut all: Vec<String> = kept.into_values().flatten().chain(removed.iter().cloned()).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 320);
+    let first_removed = files(&d.join("removed")).into_values().next().unwrap();
+    let line: Value = serde_json::from_slice(first_removed.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert!(line["metadata"]["minhash_cluster_id"].as_i64().unwrap() >= 0, "{line}");
+}
+
+/// A signature file cut short (a killed DataTrove task, say) is an error naming the file, not a
+/// silently shorter bucket.
+#[test]
+fn a_truncated_signature_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    signatures(d);
+    let victim = d.join("sigs/bucket_003/00001.minhash.sig");
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..bytes.len() - 10]).unwrap();
+    let file = d.join("2.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[executor]\ntasks = 14\nlogging_dir = \"{0}/l2\"\n\n[[pipeline]]\ntype = \"minhash_dedup_buckets\"\n\
+             input_folder = \"{0}/sigs\"\noutput_folder = \"{0}/buckets\"\n",
+            d.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trove"))
+        .args(["run", "--no-progress"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "one task fails");
+    let log = std::fs::read_to_string(d.join("l2/logs/task_00003.log")).unwrap();
+    assert!(log.contains("00001.minhash.sig") && log.contains("truncated"), "{log}");
+    // The other buckets completed and are not redone.
+    assert_eq!(std::fs::read_dir(d.join("l2/completions")).unwrap().count(), 13);
+}
