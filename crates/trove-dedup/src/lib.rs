@@ -2,8 +2,10 @@
 //!
 //! Deduplication with DataTrove's steps and file formats. So far: MinHash in four stages
 //! ([`minhash`]: `minhash_dedup_signature`, `minhash_dedup_buckets`, `minhash_dedup_cluster`,
-//! `minhash_dedup_filter`), with signature files byte-identical to DataTrove's; DataTrove's text
-//! normalization ([`text::simplify_text`]) and hash functions ([`hashing::HashConfig`]).
+//! `minhash_dedup_filter`), with signature files byte-identical to DataTrove's; exact dedup in three
+//! ([`exact`]: `exact_dedup_signature`, `exact_find_dedups`, `exact_dedup_filter`) on the text, the
+//! normalized text or a metadata field (URL dedup); DataTrove's text normalization
+//! ([`text::simplify_text`]) and hash functions ([`hashing::HashConfig`]).
 //!
 //! ```
 //! use trove_dedup::minhash::{MinHasher, MinhashConfig};
@@ -18,6 +20,8 @@
 //! ```
 #![deny(missing_docs)]
 
+mod binio;
+pub mod exact;
 pub mod hashing;
 pub mod minhash;
 pub mod text;
@@ -30,5 +34,8 @@ pub fn register(registry: &mut Registry) {
         .register::<minhash::MinhashDedupSignatureConfig>()
         .register::<minhash::MinhashDedupBucketsConfig>()
         .register::<minhash::MinhashDedupClusterConfig>()
-        .register::<minhash::MinhashDedupFilterConfig>();
+        .register::<minhash::MinhashDedupFilterConfig>()
+        .register::<exact::ExactDedupSignatureConfig>()
+        .register::<exact::ExactFindDedupsConfig>()
+        .register::<exact::ExactDedupFilterConfig>();
 }

@@ -13,12 +13,13 @@
 //!
 //! Signature files are staged and published only when the task succeeds: a killed task leaves none.
 
+use crate::binio::{le_uint, read_u32s, Records};
 use crate::hashing::HashConfig;
 use crate::text::{simplify_text, TextNormConfig};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::sync::Arc;
 use trove_core::hash::FxHashMap;
 use trove_core::numpy_rng::RandomState;
@@ -346,43 +347,17 @@ struct BucketsSource {
 
 /// Reads the records of one sorted signature file.
 struct SigReader {
-    reader: BufReader<Box<dyn Read + Send>>,
-    path: String,
-    buf: Vec<u8>,
+    records: Records,
     hashes: usize,
     width: usize,
 }
 
 impl SigReader {
     fn next(&mut self) -> Result<Option<(Vec<u64>, u32)>> {
-        let mut filled = 0;
-        while filled < self.buf.len() {
-            let n = self.reader.read(&mut self.buf[filled..]).map_err(|e| Error::io(&self.path, e))?;
-            if n == 0 {
-                if filled == 0 {
-                    return Ok(None);
-                }
-                return Err(Error::Format(format!(
-                    "{}: truncated signature record ({filled} of {} bytes): re-run the signature stage for it",
-                    self.path,
-                    self.buf.len()
-                )));
-            }
-            filled += n;
-        }
-        let sig = (0..self.hashes)
-            .map(|i| {
-                let b = &self.buf[i * self.width..(i + 1) * self.width];
-                if self.width == 8 {
-                    u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
-                } else {
-                    u64::from(u32::from_le_bytes(b.try_into().unwrap_or([0; 4])))
-                }
-            })
-            .collect();
-        let at = self.hashes * self.width;
-        let doc = u32::from_le_bytes(self.buf[at..at + 4].try_into().unwrap_or([0; 4]));
-        Ok(Some((sig, doc)))
+        let (hashes, width) = (self.hashes, self.width);
+        let Some(rec) = self.records.next()? else { return Ok(None) };
+        let sig = (0..hashes).map(|i| le_uint(&rec[i * width..(i + 1) * width])).collect();
+        Ok(Some((sig, le_uint(&rec[hashes * width..hashes * width + 4]) as u32)))
     }
 }
 
@@ -400,9 +375,7 @@ impl BucketsSource {
 
     fn open(&self, path: &str) -> Result<SigReader> {
         Ok(SigReader {
-            reader: BufReader::with_capacity(1 << 16, self.input.open(path)?),
-            path: self.input.resolve(path),
-            buf: vec![0; self.config.record_size()],
+            records: Records::open(&*self.input, path, self.config.record_size())?,
             hashes: self.config.hashes_per_bucket,
             width: self.config.hash_config.width(),
         })
@@ -499,7 +472,7 @@ impl Source for BucketsSource {
                     if last.as_ref().is_some_and(|l| entry.0 < *l) {
                         return Err(Error::Format(format!(
                             "{}: signatures are not sorted: re-run the signature stage for it",
-                            readers[file].path
+                            readers[file].records.path
                         )));
                     }
                     heap.push(entry);
@@ -719,18 +692,6 @@ pub struct MinhashDedupFilterConfig {
     /// Accepted for DataTrove's signature (read buffering).
     #[serde(default = "lines_to_buffer")]
     pub lines_to_buffer: i64,
-}
-
-fn read_u32s(storage: &dyn Storage, path: &str) -> Result<Option<Vec<u32>>> {
-    if !storage.exists(path)? {
-        return Ok(None);
-    }
-    let mut bytes = Vec::new();
-    storage.open(path)?.read_to_end(&mut bytes).map_err(|e| Error::io(storage.resolve(path), e))?;
-    if bytes.len() % 4 != 0 {
-        return Err(Error::Format(format!("{}: not whole u32 values", storage.resolve(path))));
-    }
-    Ok(Some(bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()))
 }
 
 impl StepConfig for MinhashDedupFilterConfig {

@@ -178,3 +178,131 @@ fn a_truncated_signature_file_is_a_clear_error() {
     // The other buckets completed and are not redone.
     assert_eq!(std::fs::read_dir(d.join("l2/completions")).unwrap().count(), 13);
 }
+
+/// Kept documents of a jsonl output folder: (id, text digest, duplicate_count), in file order.
+fn kept_docs(dir: &Path) -> Vec<(String, String, i64)> {
+    files(dir)
+        .into_values()
+        .flat_map(|v| {
+            String::from_utf8(v)
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    let d: Value = serde_json::from_str(l).unwrap();
+                    let count = d["metadata"]["duplicate_count"].as_i64().unwrap_or(-1);
+                    (
+                        d["id"].as_str().unwrap().to_string(),
+                        sha1_hex(d["text"].as_str().unwrap().as_bytes()),
+                        count,
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Exact dedup's three stages as three pipeline files, against DataTrove 0.10.1 on the near-duplicate
+/// corpus (2 tasks, 2 finder workers): the same number of documents removed and the same texts kept
+/// (which copy of a text is kept may differ: trove keeps the first by (task, index), see
+/// docs/decisions.md), and the same `duplicate_count` total.
+#[test]
+fn exact_dedup_keeps_the_texts_datatrove_keeps() {
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/golden/datatrove/exact.json")).unwrap(),
+    )
+    .unwrap();
+    let want = &golden["minhash-corpus"];
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(
+        d,
+        "1",
+        "[executor]\ntasks = 2\nlogging_dir = \"DIR/l1\"\n\n\
+         [[pipeline]]\ntype = \"jsonl_reader\"\ndata_folder = \"fixtures/minhash\"\n\n\
+         [[pipeline]]\ntype = \"exact_dedup_signature\"\noutput_folder = \"DIR/sigs\"\nfinder_workers = 2\n",
+    );
+    run(
+        d,
+        "2",
+        "[executor]\ntasks = 2\nlogging_dir = \"DIR/l2\"\n\n\
+         [[pipeline]]\ntype = \"exact_find_dedups\"\ndata_folder = \"DIR/sigs\"\noutput_folder = \"DIR/dups\"\n",
+    );
+    run(
+        d,
+        "3",
+        "[executor]\ntasks = 2\nlogging_dir = \"DIR/l3\"\n\n\
+         [[pipeline]]\ntype = \"jsonl_reader\"\ndata_folder = \"fixtures/minhash\"\n\n\
+         [[pipeline]]\ntype = \"exact_dedup_filter\"\ndata_folder = \"DIR/dups\"\n\n\
+         [[pipeline]]\ntype = \"jsonl_writer\"\noutput_folder = \"DIR/kept\"\ncompression = \"none\"\n",
+    );
+    let kept = kept_docs(&d.join("kept"));
+    assert_eq!(kept.len(), want["kept_ids"].as_array().unwrap().len());
+    let mut texts: Vec<&String> = kept.iter().map(|k| &k.1).collect();
+    texts.sort();
+    let want_texts: Vec<&str> =
+        want["kept_texts"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(texts, want_texts);
+    let total: i64 = kept.iter().map(|k| k.2).sum();
+    let want_total: i64 =
+        want["duplicate_count"].as_object().unwrap().values().map(|v| v.as_i64().unwrap()).sum();
+    assert_eq!(total, want_total);
+}
+
+/// Seed example 5 as shipped: 14 documents → 10, the first of each group kept (as DataTrove keeps
+/// them here), `duplicate_count` on the kept ones, the 4 copies in the exclusion writer's output.
+#[test]
+fn example_5_removes_the_copies() {
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/golden/datatrove/exact.json")).unwrap(),
+    )
+    .unwrap();
+    let out = root().join("out/05_deduplication");
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(root().join("logs/05_deduplication"));
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_trove"))
+        .current_dir(root())
+        .args(["run", "--no-progress", "examples/05_deduplication.toml"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let kept = kept_docs(&out.join("output"));
+    let ids: Vec<&str> = kept.iter().map(|k| k.0.as_str()).collect();
+    assert_eq!(serde_json::to_value(&ids).unwrap(), golden["14-docs"]["kept_ids"]);
+    assert_eq!(ids.len(), 10);
+    let counts: BTreeMap<&str, i64> = kept.iter().map(|k| (k.0.as_str(), k.2)).collect();
+    assert_eq!(serde_json::to_value(&counts).unwrap(), golden["14-docs"]["duplicate_count"]);
+    let removed: Vec<String> = kept_docs(&out.join("removed")).into_iter().map(|k| k.0).collect();
+    assert_eq!(removed, ["copy-of-doc-02", "copy-of-doc-05", "copy-of-doc-07", "pangram-again"]);
+}
+
+/// Seed example 7 as shipped: the four MinHash stages chained by `depends` remove the 80
+/// near-duplicates, and a second run finds every stage complete and redoes nothing.
+#[test]
+fn example_7_runs_the_four_stages_in_order() {
+    let out = root().join("out/07_minhash");
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(root().join("logs/07_minhash"));
+    let trove = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_trove"))
+            .current_dir(root())
+            .args(["run", "--no-progress", "examples/07_minhash_deduplication.toml"])
+            .output()
+            .unwrap()
+    };
+    let first = trove();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let count = |dir: &str| -> usize { files(&out.join(dir)).values().map(|v| flate2_lines(v)).sum() };
+    assert_eq!(count("deduplicated"), 240);
+    assert_eq!(count("removed"), 80);
+    let again = trove();
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success() && text.contains("0 tasks run, 2 skipped"), "{text}");
+}
+
+/// Lines of a gzipped JSONL file.
+fn flate2_lines(bytes: &[u8]) -> usize {
+    use std::io::Read;
+    let mut s = String::new();
+    flate2::read::MultiGzDecoder::new(bytes).read_to_string(&mut s).unwrap();
+    s.lines().count()
+}
