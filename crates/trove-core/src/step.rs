@@ -233,6 +233,11 @@ pub trait Filter: Send {
     fn filter_batch(&mut self, docs: &mut [Document], verdicts: &mut Vec<Verdict>, stats: &mut Stats) {
         verdicts.extend(docs.iter_mut().map(|d| self.filter_counted(d, stats)));
     }
+
+    /// Called once after the task's last document (a filter with state to save stages it here).
+    fn finish(&mut self, _cx: &mut Context<'_>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Runs a [`Filter`] as a step.
@@ -295,6 +300,7 @@ impl<F: Filter> Step for FilterStep<F> {
     }
 
     fn finish(&mut self, cx: &mut Context<'_>) -> Result<()> {
+        self.filter.finish(cx)?;
         if let Some(writer) = &mut self.exclusion {
             let mut sub = Context::new(cx.task, &mut self.exclusion_stats, cx.outputs, &mut self.scratch);
             writer.finish(&mut sub)?;

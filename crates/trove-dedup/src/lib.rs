@@ -4,7 +4,8 @@
 //! ([`minhash`]: `minhash_dedup_signature`, `minhash_dedup_buckets`, `minhash_dedup_cluster`,
 //! `minhash_dedup_filter`), with signature files byte-identical to DataTrove's; exact dedup in three
 //! ([`exact`]: `exact_dedup_signature`, `exact_find_dedups`, `exact_dedup_filter`) on the text, the
-//! normalized text or a metadata field (URL dedup); DataTrove's text normalization
+//! normalized text or a metadata field (URL dedup); a one-pass Bloom filter on word n-grams
+//! ([`bloom`]: `single_bloom_filter`); DataTrove's text normalization
 //! ([`text::simplify_text`]) and hash functions ([`hashing::HashConfig`]).
 //!
 //! ```
@@ -21,6 +22,7 @@
 #![deny(missing_docs)]
 
 mod binio;
+pub mod bloom;
 pub mod exact;
 pub mod hashing;
 pub mod minhash;
@@ -37,5 +39,6 @@ pub fn register(registry: &mut Registry) {
         .register::<minhash::MinhashDedupFilterConfig>()
         .register::<exact::ExactDedupSignatureConfig>()
         .register::<exact::ExactFindDedupsConfig>()
-        .register::<exact::ExactDedupFilterConfig>();
+        .register::<exact::ExactDedupFilterConfig>()
+        .register::<bloom::SingleBloomFilterConfig>();
 }

@@ -106,43 +106,34 @@ impl MinhashConfig {
     }
 }
 
-/// Computes DataTrove's MinHash signatures.
-pub struct MinHasher {
-    config: MinhashConfig,
-    a: Vec<u64>,
-    b: Vec<u64>,
+/// Hashed word n-grams of normalized text: DataTrove's `get_shingles`, shared by MinHash and the
+/// Bloom filter.
+pub struct Shingler {
+    norm: TextNormConfig,
+    hash: HashConfig,
+    n_grams: usize,
     splitter: WordSplitter,
     shingle: String,
 }
 
-impl MinHasher {
-    /// The hasher for `config`, splitting words as DataTrove does for `language`.
-    pub fn new(config: &MinhashConfig, language: &str) -> MinHasher {
-        let n = config.num_buckets * config.hashes_per_bucket;
-        let mut rng = RandomState::new(config.seed);
-        let a = (0..n).map(|_| rng.randint_u64(1, MERSENNE_PRIME)).collect();
-        let b = (0..n).map(|_| rng.randint_u64(0, MERSENNE_PRIME)).collect();
-        MinHasher {
-            config: config.clone(),
-            a,
-            b,
+impl Shingler {
+    /// Shingles of `n_grams` words after `norm`, hashed with `hash`, words split for `language`.
+    pub fn new(norm: &TextNormConfig, hash: &HashConfig, n_grams: usize, language: &str) -> Shingler {
+        Shingler {
+            norm: norm.clone(),
+            hash: hash.clone(),
+            n_grams,
             splitter: WordSplitter::new(language),
             shingle: String::new(),
         }
     }
 
-    /// The `num_buckets × hashes_per_bucket` minimums, or `None` for a text with fewer words than
-    /// `n_grams` (DataTrove writes no signature for it).
-    pub fn signature(&mut self, text: &str) -> Option<Vec<u64>> {
-        let simplified = simplify_text(text, &self.config.norm_config);
+    /// The shingle hashes of `text`, in order (none when it has fewer words than `n_grams`).
+    pub fn shingles(&mut self, text: &str) -> Vec<u64> {
+        let simplified = simplify_text(text, &self.norm);
         let words = self.splitter.words(&simplified);
-        let n = self.config.n_grams;
-        if words.len() < n {
-            return None;
-        }
-        let mask = self.config.hash_config.max();
-        let mut mins = vec![u64::MAX; self.a.len()];
-        for gram in words.windows(n) {
+        let mut out = Vec::with_capacity(words.len().saturating_sub(self.n_grams - 1));
+        for gram in words.windows(self.n_grams) {
             self.shingle.clear();
             for (i, w) in gram.iter().enumerate() {
                 if i > 0 {
@@ -150,11 +141,54 @@ impl MinHasher {
                 }
                 self.shingle.push_str(w);
             }
-            let s = self.config.hash_config.hash(self.shingle.as_bytes());
-            // numpy's uint64 arithmetic: the product and the sum wrap before the modulo.
+            out.push(self.hash.hash(self.shingle.as_bytes()));
+        }
+        out
+    }
+}
+
+/// numpy's `RandomState(seed)` draws of DataTrove's universal-hash parameters: `n` values of `a` in
+/// [1, p), then `n` values of `b` in [0, p), p = 2^61 - 1.
+pub fn permutation_parameters(seed: u32, n: usize) -> (Vec<u64>, Vec<u64>) {
+    let mut rng = RandomState::new(seed);
+    let a = (0..n).map(|_| rng.randint_u64(1, MERSENNE_PRIME)).collect();
+    let b = (0..n).map(|_| rng.randint_u64(0, MERSENNE_PRIME)).collect();
+    (a, b)
+}
+
+/// `(s * a + b) % p` in numpy's uint64 arithmetic: the product and the sum wrap before the modulo.
+#[inline]
+pub fn permute(s: u64, a: u64, b: u64) -> u64 {
+    s.wrapping_mul(a).wrapping_add(b) % MERSENNE_PRIME
+}
+
+/// Computes DataTrove's MinHash signatures.
+pub struct MinHasher {
+    a: Vec<u64>,
+    b: Vec<u64>,
+    mask: u64,
+    shingler: Shingler,
+}
+
+impl MinHasher {
+    /// The hasher for `config`, splitting words as DataTrove does for `language`.
+    pub fn new(config: &MinhashConfig, language: &str) -> MinHasher {
+        let (a, b) = permutation_parameters(config.seed, config.num_buckets * config.hashes_per_bucket);
+        let shingler = Shingler::new(&config.norm_config, &config.hash_config, config.n_grams, language);
+        MinHasher { a, b, mask: config.hash_config.max(), shingler }
+    }
+
+    /// The `num_buckets × hashes_per_bucket` minimums, or `None` for a text with fewer words than
+    /// `n_grams` (DataTrove writes no signature for it).
+    pub fn signature(&mut self, text: &str) -> Option<Vec<u64>> {
+        let shingles = self.shingler.shingles(text);
+        if shingles.is_empty() {
+            return None;
+        }
+        let mut mins = vec![u64::MAX; self.a.len()];
+        for s in shingles {
             for ((m, &a), &b) in mins.iter_mut().zip(&self.a).zip(&self.b) {
-                let v = (s.wrapping_mul(a).wrapping_add(b) % MERSENNE_PRIME) & mask;
-                *m = (*m).min(v);
+                *m = (*m).min(permute(s, a, b) & self.mask);
             }
         }
         Some(mins)

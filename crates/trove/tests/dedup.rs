@@ -306,3 +306,50 @@ fn flate2_lines(bytes: &[u8]) -> usize {
     flate2::read::MultiGzDecoder::new(bytes).read_to_string(&mut s).unwrap();
     s.lines().count()
 }
+
+/// The Bloom filter in one pass over the near-duplicate corpus (one task, so it sees both files):
+/// exact copies, appended and truncated variants go; no document without a near-duplicate is dropped
+/// (the index is `hash % m`, not DataTrove's `hash & m_bytes`); the saved bit array has `m` bits.
+#[test]
+fn bloom_filter_drops_near_duplicates_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(
+        d,
+        "bloom",
+        "[executor]\ntasks = 1\nlogging_dir = \"DIR/l\"\n\n\
+         [[pipeline]]\ntype = \"jsonl_reader\"\ndata_folder = \"fixtures/minhash\"\n\n\
+         [[pipeline]]\ntype = \"single_bloom_filter\"\noutput_folder = \"DIR/bloom\"\nsave_bloom_filter = true\n\
+         config = { expected_elements = 200000, false_positive_rate = 0.001 }\n\
+         exclusion_writer = { type = \"jsonl_writer\", output_folder = \"DIR/removed\", compression = \"none\" }\n\n\
+         [[pipeline]]\ntype = \"jsonl_writer\"\noutput_folder = \"DIR/kept\"\ncompression = \"none\"\n",
+    );
+    let removed: Vec<String> = kept_docs(&d.join("removed")).into_iter().map(|k| k.0).collect();
+    let kept: Vec<String> = kept_docs(&d.join("kept")).into_iter().map(|k| k.0).collect();
+    assert_eq!(removed.len() + kept.len(), 320);
+    // Every document of a near-duplicate pair has the pair's base id; ids without a variant are unique.
+    let base = |id: &str| id.split("-variant").next().unwrap().to_string();
+    let with_variant: std::collections::BTreeSet<String> =
+        kept.iter().chain(&removed).filter(|id| id.contains("-variant")).map(|id| base(id)).collect();
+    for id in &removed {
+        assert!(with_variant.contains(&base(id)), "{id} has no near-duplicate but was dropped");
+    }
+    // One document of each pair went — the later one — for every exact copy, appended and truncated
+    // variant (60 pairs); a changed word leaves 13 new 13-grams, which may keep a short document.
+    let mut per_base: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    for id in kept.iter().chain(&removed).filter(|id| id.contains("-variant")) {
+        per_base.insert(base(id), (id.rsplit('-').next().unwrap().to_string(), 0));
+    }
+    for id in &removed {
+        per_base.get_mut(&base(id)).unwrap().1 += 1;
+    }
+    for (b, (kind, n)) in &per_base {
+        assert!(*n <= 1, "{b}: both documents dropped");
+        if kind != "variant1" {
+            assert_eq!(*n, 1, "{b} ({kind}): not caught");
+        }
+    }
+    eprintln!("bloom: {} of 80 pairs caught, {} documents removed", removed.len(), removed.len());
+    let bits = std::fs::metadata(d.join("bloom/bloom_filter.bloom")).unwrap().len() * 8;
+    assert!((2_875_000..2_876_000).contains(&bits), "{bits} bits");
+}
