@@ -324,6 +324,7 @@ with open("lid.jsonl", "w") as f:
     // MinHash dedup's four stages on the near-duplicate corpus (also rewrites fixtures/minhash/).
     py(&["xtask/python/golden_minhash.py".as_ref(), "fixtures/golden/datatrove/minhash.json".as_ref()])?;
     py(&["xtask/python/golden_exact.py".as_ref(), "fixtures/golden/datatrove/exact.json".as_ref()])?;
+    py(&["xtask/python/golden_sentence.py".as_ref(), "fixtures/golden/datatrove/sentence.json".as_ref()])?;
     eprintln!("golden-stats: wrote {}", golden.display());
     Ok(())
 }

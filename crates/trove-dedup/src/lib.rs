@@ -5,7 +5,8 @@
 //! `minhash_dedup_filter`), with signature files byte-identical to DataTrove's; exact dedup in three
 //! ([`exact`]: `exact_dedup_signature`, `exact_find_dedups`, `exact_dedup_filter`) on the text, the
 //! normalized text or a metadata field (URL dedup); a one-pass Bloom filter on word n-grams
-//! ([`bloom`]: `single_bloom_filter`); DataTrove's text normalization
+//! ([`bloom`]: `single_bloom_filter`); sentence dedup in three stages ([`sentence`]:
+//! `sentence_dedup_signature`, `sentence_find_dedups`, `sentence_dedup_filter`); DataTrove's text normalization
 //! ([`text::simplify_text`]) and hash functions ([`hashing::HashConfig`]).
 //!
 //! ```
@@ -26,6 +27,7 @@ pub mod bloom;
 pub mod exact;
 pub mod hashing;
 pub mod minhash;
+pub mod sentence;
 pub mod text;
 
 use trove_core::Registry;
@@ -40,5 +42,8 @@ pub fn register(registry: &mut Registry) {
         .register::<exact::ExactDedupSignatureConfig>()
         .register::<exact::ExactFindDedupsConfig>()
         .register::<exact::ExactDedupFilterConfig>()
-        .register::<bloom::SingleBloomFilterConfig>();
+        .register::<bloom::SingleBloomFilterConfig>()
+        .register::<sentence::SentenceDedupSignatureConfig>()
+        .register::<sentence::SentenceFindDedupsConfig>()
+        .register::<sentence::SentenceDedupFilterConfig>();
 }

@@ -353,3 +353,62 @@ fn bloom_filter_drops_near_duplicates_only() {
     let bits = std::fs::metadata(d.join("bloom/bloom_filter.bloom")).unwrap().len() * 8;
     assert!((2_875_000..2_876_000).contains(&bits), "{bits} bits");
 }
+
+/// (id, SHA-1 of the text) of every document in a JSONL folder, per file.
+fn docs_by_file(dir: &Path) -> Value {
+    files(dir)
+        .into_iter()
+        .map(|(k, v)| {
+            let docs: Vec<Value> = String::from_utf8(v)
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    let d: Value = serde_json::from_str(l).unwrap();
+                    serde_json::json!([d["id"], sha1_hex(d["text"].as_str().unwrap().as_bytes())])
+                })
+                .collect();
+            (k, Value::from(docs))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Sentence dedup's three stages, each its own pipeline file, against DataTrove 0.10.1 on the
+/// near-duplicate corpus (2 tasks, 2 finder workers): signature and duplicate files byte-identical,
+/// the same documents kept with the same texts, the same exclusion-writer output (dropped documents
+/// and changed ones with their spans marked).
+#[test]
+fn sentence_dedup_equals_datatrove() {
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/golden/datatrove/sentence.json")).unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(
+        d,
+        "1",
+        "[executor]\ntasks = 2\nlogging_dir = \"DIR/l1\"\n\n\
+         [[pipeline]]\ntype = \"jsonl_reader\"\ndata_folder = \"fixtures/minhash\"\n\n\
+         [[pipeline]]\ntype = \"sentence_dedup_signature\"\noutput_folder = \"DIR/sigs\"\nfinder_workers = 2\n",
+    );
+    assert_eq!(digests(&d.join("sigs")), golden["signatures"]);
+    run(
+        d,
+        "2",
+        "[executor]\ntasks = 2\nlogging_dir = \"DIR/l2\"\n\n\
+         [[pipeline]]\ntype = \"sentence_find_dedups\"\ndata_folder = \"DIR/sigs\"\noutput_folder = \"DIR/dups\"\n",
+    );
+    assert_eq!(digests(&d.join("dups")), golden["dups"]);
+    run(
+        d,
+        "3",
+        "[executor]\ntasks = 2\nlogging_dir = \"DIR/l3\"\n\n\
+         [[pipeline]]\ntype = \"jsonl_reader\"\ndata_folder = \"fixtures/minhash\"\n\n\
+         [[pipeline]]\ntype = \"sentence_dedup_filter\"\ndata_folder = \"DIR/dups\"\n\
+         exclusion_writer = { type = \"jsonl_writer\", output_folder = \"DIR/removed\", compression = \"none\" }\n\n\
+         [[pipeline]]\ntype = \"jsonl_writer\"\noutput_folder = \"DIR/kept\"\ncompression = \"none\"\n",
+    );
+    assert_eq!(docs_by_file(&d.join("kept")), golden["kept"]);
+    assert_eq!(docs_by_file(&d.join("removed")), golden["removed"]);
+}

@@ -404,17 +404,26 @@ impl WordSplitter {
     /// DataTrove's `sent_tokenize`: each sentence's own text (spaCy's `sent.text`), stripped, blank
     /// ones left out.
     pub fn sent_tokenize<'a>(&mut self, text: &'a str) -> Vec<&'a str> {
-        let spans: Vec<(usize, usize)> = match &mut self.english {
+        let spans = self.span_tokenize(text);
+        spans.into_iter().map(|(a, b)| py_strip(&text[a..b])).filter(|s| !s.is_empty()).collect()
+    }
+
+    /// DataTrove's `span_tokenize`: each sentence's (start, end) byte offsets (spaCy's `start_char`,
+    /// `end_char`: trailing whitespace belongs to no sentence).
+    pub fn span_tokenize(&mut self, text: &str) -> Vec<(usize, usize)> {
+        match &mut self.english {
             Some(tok) => {
                 tok.tokenize_into(text, &mut self.tokens);
                 spacy::sentence_spans(text, &self.tokens)
             }
             None => {
                 use unicode_segmentation::UnicodeSegmentation;
-                text.split_sentence_bound_indices().map(|(i, s)| (i, i + s.len())).collect()
+                text.split_sentence_bound_indices()
+                    .map(|(i, s)| (i, i + s.trim_end_matches(py_isspace).len()))
+                    .filter(|(a, b)| b > a)
+                    .collect()
             }
-        };
-        spans.into_iter().map(|(a, b)| py_strip(&text[a..b])).filter(|s| !s.is_empty()).collect()
+        }
     }
 
     /// The sentences of `text` (DataTrove's `split_into_sentences`).
