@@ -481,7 +481,7 @@ fn doc_json(s: &Section, index: usize, copy: usize) -> serde_json::Value {
     })
 }
 
-fn write_jsonl(path: &Path, docs: impl Iterator<Item = serde_json::Value>) -> Result<u64> {
+pub fn write_jsonl(path: &Path, docs: impl Iterator<Item = serde_json::Value>) -> Result<u64> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }

@@ -10,6 +10,7 @@
 //! - `cargo xtask test`: fetches what the tests need into the cache, then runs `cargo test --workspace`.
 
 mod bench;
+mod dedup;
 mod fixtures;
 mod proc;
 mod tokens;
@@ -32,6 +33,7 @@ fn main() -> Result<()> {
         Some("bench-io") => bench::bench_io(&args[1..]),
         Some("bench-web") => web::bench_web(&args[1..]),
         Some("bench-tokens") => tokens::bench_tokens(&args[1..]),
+        Some("bench-dedup") => dedup::bench_dedup(&args[1..]),
         Some("golden-stats") => bench::golden_stats(),
         Some("golden-text") => bench::golden_text(),
         Some("test") => {
@@ -57,6 +59,8 @@ fn main() -> Result<()> {
                  bench-web [--tasks N] [--runs N] trove vs DataTrove 0.10.1 on the debian-handbook crawl:\n  \
                                             extraction agreement, example 2's pipeline, quality filters\n  \
                  bench-tokens [--mb N] [--tasks N] [--runs N] trove vs DataTrove 0.10.1: GPT-2 tokenization\n  \
+                 bench-dedup [--docs N] [--tasks N] MinHash, trove vs DataTrove 0.10.1, per stage, with precision\n  \
+                                            and recall against known duplicates (default 1,000,000 documents)\n  \
                                             (.ds files) and example 4's four stats on the Python docs corpus\n  \
                  golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1\n  \
                  golden-text                regenerate the bundled spaCy rules and golden word splits\n  \
