@@ -175,8 +175,13 @@ fn corpus(n: usize) -> Result<(PathBuf, Vec<Vec<i64>>, usize, f64)> {
     Ok((dir, truth, docs, v["text_mb"].as_f64().unwrap_or(0.0)))
 }
 
+/// A document: (file, index in the file).
+type Key = (u32, u32);
+/// A true duplicate pair and its Jaccard similarity.
+type TruePair = (Key, Key, f64);
+
 /// (file, doc) → cluster id, from a cluster stage's `.clusters` files.
-fn clusters(dir: &Path) -> Result<HashMap<(u32, u32), u32>> {
+fn clusters(dir: &Path) -> Result<HashMap<Key, u32>> {
     let mut out = HashMap::new();
     for e in std::fs::read_dir(dir)?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -199,8 +204,8 @@ fn pairs(n: u64) -> u64 {
 /// Precision and recall of duplicate pairs; true pairs' (Jaccard, found).
 fn score(
     truth: &[Vec<i64>],
-    predicted: &HashMap<(u32, u32), u32>,
-    jaccards: &[((u32, u32), (u32, u32), f64)],
+    predicted: &HashMap<Key, u32>,
+    jaccards: &[TruePair],
 ) -> (f64, f64, Vec<(f64, bool)>) {
     let mut true_sizes: HashMap<i64, u64> = HashMap::new();
     for t in truth.iter().flatten().filter(|&&g| g >= 0) {
@@ -226,10 +231,10 @@ fn score(
 }
 
 /// The true Jaccard similarity (5-gram shingle sets, DataTrove's normalization) of every true pair.
-fn true_jaccards(dir: &Path, truth: &[Vec<i64>]) -> Result<Vec<((u32, u32), (u32, u32), f64)>> {
+fn true_jaccards(dir: &Path, truth: &[Vec<i64>]) -> Result<Vec<TruePair>> {
     let config = MinhashConfig::default();
     let mut shingler = Shingler::new(&config.norm_config, &config.hash_config, config.n_grams, "en");
-    let mut members: HashMap<i64, Vec<((u32, u32), Vec<u64>)>> = HashMap::new();
+    let mut members: HashMap<i64, Vec<(Key, Vec<u64>)>> = HashMap::new();
     for (f, t) in truth.iter().enumerate() {
         let path = dir.join(format!("part-{f:05}.jsonl.gz"));
         let reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(std::fs::File::open(&path)?));
