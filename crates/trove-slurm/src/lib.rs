@@ -1,5 +1,473 @@
 //! # trove-slurm
 //!
-//! Will own the Slurm executor: sbatch array scripts rendered as a pure function, submission and
-//! dependency chaining, relaunch of failed ranks. Nothing is implemented yet (see the Slurm issue).
+//! The Slurm executor's configuration (DataTrove's `SlurmPipelineExecutor` arguments, `type =
+//! "slurm"` in a pipeline file) and its sbatch scripts, rendered by pure functions: the array job that
+//! runs the same `trove` binary on the saved pipeline file, one rank per array task, and the job that
+//! merges the stats afterwards. Every value that reaches a shell line is single-quoted; `#SBATCH`
+//! values are double-quoted when they hold spaces or quotes and rejected when they hold a line break,
+//! so a job name or path cannot inject a directive or a command.
+//!
+//! ```
+//! use trove_slurm::{render_array_script, Launch, SlurmExecutorConfig};
+//!
+//! let config: SlurmExecutorConfig = serde_json::from_value(serde_json::json!({
+//!     "tasks": 4, "time": "00:05:00", "partition": "cpu", "job_name": "my job $(rm -rf ~)",
+//!     "logging_dir": "/shared/logs/run 1",
+//! })).unwrap();
+//! let script = render_array_script(&config, &Launch {
+//!     trove: "/opt/trove/bin/trove".into(),
+//!     pipeline_file: "/shared/pipelines/p.toml".into(),
+//!     array_size: 4,
+//! }).unwrap();
+//! assert!(script.contains("#SBATCH --job-name=\"my job $(rm -rf ~)\""));
+//! assert!(script.contains("echo 'Starting trove job my job $(rm -rf ~)'"));
+//! assert!(script.contains("#SBATCH --array=0-3\n"));
+//! ```
 #![deny(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt::Write as _;
+use trove_core::{Error, Result};
+
+fn one() -> usize {
+    1
+}
+fn two() -> usize {
+    2
+}
+fn minus_one() -> i64 {
+    -1
+}
+fn yes() -> bool {
+    true
+}
+fn data_processing() -> String {
+    "data_processing".into()
+}
+fn normal() -> Option<String> {
+    Some("normal".into())
+}
+fn max_array() -> i64 {
+    1001
+}
+fn all() -> String {
+    "ALL".into()
+}
+fn sigusr1() -> Option<Vec<String>> {
+    Some(vec!["SIGUSR1".into()])
+}
+
+/// The `[executor]` table for `type = "slurm"`: DataTrove's `SlurmPipelineExecutor` arguments, with
+/// its defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmExecutorConfig {
+    /// Total number of tasks (shards).
+    pub tasks: usize,
+    /// Time limit per array task (`HH:MM:SS`, or anything `--time` takes).
+    pub time: String,
+    /// The partition.
+    pub partition: String,
+    /// CPUs per task.
+    #[serde(default = "one")]
+    pub cpus_per_task: usize,
+    /// Memory per CPU in GB (`--mem-per-cpu`: always set, so a job never takes a whole node).
+    #[serde(default = "two")]
+    pub mem_per_cpu_gb: usize,
+    /// GPUs per task.
+    #[serde(default)]
+    pub gpus_per_task: usize,
+    /// Nodes per task.
+    #[serde(default = "one")]
+    pub nodes_per_task: usize,
+    /// Array tasks running at once (`%N` of `--array`); -1 for no limit.
+    #[serde(default = "minus_one")]
+    pub workers: i64,
+    /// The job name.
+    #[serde(default = "data_processing")]
+    pub job_name: String,
+    /// The QOS (`null` to leave it out).
+    #[serde(default = "normal")]
+    pub qos: Option<String>,
+    /// Shell lines run before the task (module loads, environment activation). Not quoted: it is code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_command: Option<String>,
+    /// A conda environment to activate (when `env_command` is not given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condaenv: Option<String>,
+    /// A virtualenv to source (when neither `env_command` nor `condaenv` is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venv_path: Option<String>,
+    /// More `#SBATCH` directives (`{ account = "x", constraint = "y" }`; `true`/empty for a flag).
+    #[serde(default)]
+    pub sbatch_args: serde_json::Map<String, Value>,
+    /// Largest job array; more tasks are split into several arrays. -1 for no limit.
+    #[serde(default = "max_array")]
+    pub max_array_size: i64,
+    /// Launch a split job's arrays at once instead of one after another.
+    #[serde(default)]
+    pub max_array_launch_parallel: bool,
+    /// Seconds between launches of a split job's arrays (with `max_array_launch_parallel`).
+    #[serde(default)]
+    pub stagger_max_array_jobs: u64,
+    /// trove: the pipeline file this one runs after (DataTrove takes an executor object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends: Option<String>,
+    /// A Slurm job id this one runs after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends_job_id: Option<String>,
+    /// Accepted for DataTrove's signature: trove reads job ids with `sbatch --parsable`.
+    #[serde(default = "minus_one")]
+    pub job_id_position: i64,
+    /// Run even when the dependency failed (`afterany` instead of `afterok`).
+    #[serde(default)]
+    pub run_on_dependency_fail: bool,
+    /// The logging folder (on storage every node sees).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging_dir: Option<String>,
+    /// Where Slurm writes the array tasks' stdout/stderr; default `{logging_dir}/slurm_logs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm_logs_folder: Option<String>,
+    /// Skip ranks whose completion marker exists.
+    #[serde(default = "yes")]
+    pub skip_completed: bool,
+    /// Sleep up to this many seconds before a task starts.
+    #[serde(default)]
+    pub randomize_start_duration: u64,
+    /// Signals on which a task requeues itself.
+    #[serde(default = "sigusr1")]
+    pub requeue_signals: Option<Vec<String>>,
+    /// `--mail-type` (used with `mail_user`).
+    #[serde(default = "all")]
+    pub mail_type: String,
+    /// `--mail-user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_user: Option<String>,
+    /// `--requeue`.
+    #[serde(default = "yes")]
+    pub requeue: bool,
+    /// Options of the `srun` line (`{ cpu-bind = "none" }`).
+    #[serde(default)]
+    pub srun_args: serde_json::Map<String, Value>,
+    /// Ranks run by one array task, one after another.
+    #[serde(default = "one")]
+    pub tasks_per_job: usize,
+    /// Run the task under `srun`.
+    #[serde(default = "yes")]
+    pub with_srun: bool,
+    /// trove: `--kill-on-invalid-dep=yes`, so a job whose dependency failed ends instead of pending
+    /// forever.
+    #[serde(default = "yes")]
+    pub kill_on_invalid_dep: bool,
+}
+
+/// What a launch knows beyond the config.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The `trove` binary as the compute nodes see it.
+    pub trove: String,
+    /// The saved pipeline file as the compute nodes see it.
+    pub pipeline_file: String,
+    /// Array tasks in this job (`--array=0-{n-1}`).
+    pub array_size: usize,
+}
+
+impl SlurmExecutorConfig {
+    /// The logging folder (`logs/{job_name}` when unset).
+    pub fn logging_dir(&self) -> String {
+        self.logging_dir.clone().unwrap_or_else(|| format!("logs/{}", self.job_name))
+    }
+
+    /// The folder of the array tasks' Slurm logs.
+    pub fn slurm_logs_folder(&self) -> String {
+        self.slurm_logs_folder.clone().unwrap_or_else(|| format!("{}/slurm_logs", self.logging_dir()))
+    }
+
+    /// Array tasks needed for `ranks` ranks.
+    pub fn jobs_for(&self, ranks: usize) -> usize {
+        ranks.div_ceil(self.tasks_per_job.max(1))
+    }
+
+    /// Problems `trove validate` reports.
+    pub fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.tasks == 0 {
+            problems.push("tasks must be at least 1".to_string());
+        }
+        if self.tasks_per_job == 0 {
+            problems.push("tasks_per_job must be at least 1".into());
+        }
+        if self.max_array_size == 0 || self.max_array_size < -1 {
+            problems.push("max_array_size must be positive, or -1 for no limit".into());
+        }
+        for (k, v) in self.directives(1, None).unwrap_or_default() {
+            if let Err(e) = directive_value(&k, &v) {
+                problems.push(e.to_string());
+            }
+        }
+        problems
+    }
+
+    /// The array size of each job for `jobs` array tasks: `max_array_size` at most.
+    pub fn array_sizes(&self, jobs: usize) -> Vec<usize> {
+        let max = if self.max_array_size < 0 { jobs.max(1) } else { self.max_array_size as usize };
+        let mut sizes = Vec::new();
+        let mut left = jobs;
+        while left > 0 {
+            sizes.push(left.min(max));
+            left -= left.min(max);
+        }
+        sizes
+    }
+
+    /// DataTrove's `get_sbatch_args`, in its order, plus `kill-on-invalid-dep`.
+    fn directives(&self, array_size: usize, merge: Option<&str>) -> Result<Vec<(String, String)>> {
+        let log = format!("{}/%A_%a.out", self.slurm_logs_folder());
+        let mut d: Vec<(String, String)> = vec![
+            (
+                "cpus-per-task".into(),
+                if merge.is_some() { "1".into() } else { self.cpus_per_task.to_string() },
+            ),
+            (
+                "mem-per-cpu".into(),
+                if merge.is_some() { "1G".into() } else { format!("{}G", self.mem_per_cpu_gb) },
+            ),
+            ("nodes".into(), self.nodes_per_task.to_string()),
+            ("partition".into(), self.partition.clone()),
+            ("job-name".into(), self.job_name.clone()),
+            ("time".into(), self.time.clone()),
+            ("output".into(), log.clone()),
+            ("error".into(), log),
+        ];
+        if merge.is_none() {
+            let limit = if self.workers > 0 { format!("%{}", self.workers) } else { String::new() };
+            d.push(("array".into(), format!("0-{}{limit}", array_size.saturating_sub(1))));
+        }
+        if let Some(user) = &self.mail_user {
+            d.push(("mail-type".into(), self.mail_type.clone()));
+            d.push(("mail-user".into(), user.clone()));
+        }
+        for (k, v) in &self.sbatch_args {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                Value::Bool(true) | Value::Null => String::new(),
+                Value::Bool(false) => continue,
+                other => other.to_string(),
+            };
+            d.push((k.clone(), v));
+        }
+        if self.requeue {
+            d.push(("requeue".into(), String::new()));
+        }
+        if let Some(qos) = self.qos.as_ref().filter(|q| !q.is_empty()) {
+            d.push(("qos".into(), qos.clone()));
+        }
+        let gpus = self.gpus_per_task * self.nodes_per_task;
+        if gpus > 0 && merge.is_none() {
+            d.push(("gpus".into(), gpus.to_string()));
+        }
+        if self.kill_on_invalid_dep {
+            d.push(("kill-on-invalid-dep".into(), "yes".into()));
+        }
+        Ok(d)
+    }
+
+    /// The environment lines (DataTrove's `env_command`, `condaenv`, `venv_path`).
+    fn env_lines(&self) -> String {
+        match (&self.env_command, &self.condaenv, &self.venv_path) {
+            (Some(cmd), _, _) => cmd.clone(),
+            (None, Some(env), _) => {
+                format!("conda init bash\nconda activate {}\nsource ~/.bashrc", shell_quote(env))
+            }
+            (None, None, Some(venv)) => format!("source {}", shell_quote(venv)),
+            _ => String::new(),
+        }
+    }
+}
+
+/// `'value'` for a POSIX shell: nothing inside is expanded (`'` becomes `'\''`).
+pub fn shell_quote(value: &str) -> String {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-./:=@%+,".contains(&b)) {
+        return value.to_string();
+    }
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+/// A `#SBATCH` value: as is when plain, double-quoted when it has spaces or quotes (sbatch's own
+/// parser reads the line; no shell does), rejected when it would end the line or the quotes.
+fn directive_value(key: &str, value: &str) -> Result<String> {
+    if value.contains(['\n', '\r', '\0']) {
+        return Err(Error::config(format!("slurm executor: `{key}` may not contain a line break")));
+    }
+    if value.contains('"') {
+        return Err(Error::config(format!("slurm executor: `{key}` may not contain a double quote")));
+    }
+    if value.contains(|c: char| c.is_whitespace() || c == '\'' || c == '#') {
+        return Ok(format!("\"{value}\""));
+    }
+    Ok(value.to_string())
+}
+
+fn header(out: &mut String, directives: &[(String, String)]) -> Result<()> {
+    out.push_str("#!/bin/bash\n");
+    for (k, v) in directives {
+        if v.is_empty() {
+            let _ = writeln!(out, "#SBATCH --{k}");
+        } else {
+            let _ = writeln!(out, "#SBATCH --{k}={}", directive_value(k, v)?);
+        }
+    }
+    Ok(())
+}
+
+/// The array job's script: each array task runs `trove run --slurm-task <pipeline file>`, which
+/// finds its ranks from `SLURM_ARRAY_TASK_ID` and the `RUN_OFFSET` the launch exports.
+pub fn render_array_script(config: &SlurmExecutorConfig, launch: &Launch) -> Result<String> {
+    let mut out = String::new();
+    header(&mut out, &config.directives(launch.array_size, None)?)?;
+    let _ = writeln!(out, "echo {}", shell_quote(&format!("Starting trove job {}", config.job_name)));
+    let env = config.env_lines();
+    if !env.is_empty() {
+        let _ = writeln!(out, "{env}");
+    }
+    out.push_str("set -xe\nexport RUST_BACKTRACE=1\n");
+    let run =
+        format!("{} run --slurm-task {}", shell_quote(&launch.trove), shell_quote(&launch.pipeline_file));
+    if config.with_srun {
+        let mut srun = String::from("srun");
+        for (k, v) in &config.srun_args {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let _ = write!(srun, " {}", shell_quote(&format!("--{k}={v}")));
+        }
+        let _ = writeln!(out, "{srun} -l -n {} {run}", config.nodes_per_task);
+    } else {
+        let _ = writeln!(out, "{run}");
+    }
+    Ok(out)
+}
+
+/// The job that merges the stats once the array jobs have ended (`trove stats merge`).
+pub fn render_merge_script(config: &SlurmExecutorConfig, trove: &str) -> Result<String> {
+    let mut out = String::new();
+    header(&mut out, &config.directives(1, Some("merge"))?)?;
+    let _ =
+        writeln!(out, "echo {}", shell_quote(&format!("Merging the stats of trove job {}", config.job_name)));
+    let env = config.env_lines();
+    if !env.is_empty() {
+        let _ = writeln!(out, "{env}");
+    }
+    out.push_str("set -xe\n");
+    let _ = writeln!(out, "{} stats merge {}", shell_quote(trove), shell_quote(&config.logging_dir()));
+    Ok(out)
+}
+
+/// The dependency of a job: the jobs it must wait for, DataTrove's rules (`afterok`, or `afterany`
+/// with `run_on_dependency_fail`, on the job this one depends on; `afterany` on the previous array of
+/// a split job unless its arrays launch in parallel).
+pub fn dependency(
+    config: &SlurmExecutorConfig,
+    depends_on: Option<&str>,
+    previous_array: Option<&str>,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(dep) = depends_on.or(config.depends_job_id.as_deref()) {
+        parts.push(format!("{}:{dep}", if config.run_on_dependency_fail { "afterany" } else { "afterok" }));
+    }
+    if let (Some(prev), false) = (previous_array, config.max_array_launch_parallel) {
+        parts.push(format!("afterany:{prev}"));
+    }
+    parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: Value) -> SlurmExecutorConfig {
+        let mut base = serde_json::json!({
+            "tasks": 2, "time": "00:05:00", "partition": "debug", "cpus_per_task": 8, "mem_per_cpu_gb": 8,
+            "logging_dir": "/shared/logs/example 6", "job_name": "example6",
+        });
+        if let (Value::Object(b), Value::Object(e)) = (&mut base, extra) {
+            b.extend(e);
+        }
+        serde_json::from_value(base).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn launch() -> Launch {
+        Launch { trove: "/opt/trove".into(), pipeline_file: "/shared/p.toml".into(), array_size: 2 }
+    }
+
+    /// The whole script, as a snapshot.
+    #[test]
+    fn renders_datatrove_directives_in_order() {
+        let script = render_array_script(&config(serde_json::json!({"workers": 1})), &launch())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let want = "#!/bin/bash
+#SBATCH --cpus-per-task=8
+#SBATCH --mem-per-cpu=8G
+#SBATCH --nodes=1
+#SBATCH --partition=debug
+#SBATCH --job-name=example6
+#SBATCH --time=00:05:00
+#SBATCH --output=\"/shared/logs/example 6/slurm_logs/%A_%a.out\"
+#SBATCH --error=\"/shared/logs/example 6/slurm_logs/%A_%a.out\"
+#SBATCH --array=0-1%1
+#SBATCH --requeue
+#SBATCH --qos=normal
+#SBATCH --kill-on-invalid-dep=yes
+echo 'Starting trove job example6'
+set -xe
+export RUST_BACKTRACE=1
+srun -l -n 1 /opt/trove run --slurm-task /shared/p.toml
+";
+        assert_eq!(script, want);
+    }
+
+    #[test]
+    fn hostile_values_inject_nothing() {
+        let c = config(serde_json::json!({
+            "job_name": "it's $(touch /tmp/pwned) `id`", "venv_path": "/v/it's here",
+            "srun_args": {"cpu-bind": "none; rm -rf /"},
+        }));
+        let l = Launch { trove: "/opt/tro ve".into(), pipeline_file: "/p/$(x).toml".into(), array_size: 1 };
+        let script = render_array_script(&c, &l).unwrap_or_else(|e| panic!("{e}"));
+        assert!(script.contains("#SBATCH --job-name=\"it's $(touch /tmp/pwned) `id`\"\n"), "{script}");
+        assert!(script.contains("echo 'Starting trove job it'\\''s $(touch /tmp/pwned) `id`'\n"), "{script}");
+        assert!(script.contains("source '/v/it'\\''s here'\n"), "{script}");
+        assert!(
+            script.contains(
+                "srun '--cpu-bind=none; rm -rf /' -l -n 1 '/opt/tro ve' run --slurm-task '/p/$(x).toml'\n"
+            ),
+            "{script}"
+        );
+        for bad in ["two\nlines", "a \"quoted\" name"] {
+            let c = config(serde_json::json!({ "job_name": bad }));
+            assert!(render_array_script(&c, &l).is_err(), "{bad:?}");
+            assert_eq!(c.check().len(), 1, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn splits_arrays_and_chains_dependencies() {
+        let c = config(serde_json::json!({"tasks": 2500, "max_array_size": 1001}));
+        assert_eq!(c.array_sizes(c.jobs_for(2500)), [1001, 1001, 498]);
+        let per_job = config(serde_json::json!({"tasks": 10, "tasks_per_job": 4}));
+        assert_eq!(per_job.jobs_for(10), 3);
+        assert_eq!(dependency(&c, Some("41"), None), "afterok:41");
+        assert_eq!(dependency(&c, Some("41"), Some("42")), "afterok:41,afterany:42");
+        let lenient =
+            config(serde_json::json!({"run_on_dependency_fail": true, "max_array_launch_parallel": true}));
+        assert_eq!(dependency(&lenient, Some("41"), Some("42")), "afterany:41");
+        let merge = render_merge_script(&c, "/opt/trove").unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            merge.contains("#SBATCH --cpus-per-task=1\n#SBATCH --mem-per-cpu=1G\n")
+                && !merge.contains("--array")
+        );
+        assert!(merge.ends_with("/opt/trove stats merge '/shared/logs/example 6'\n"), "{merge}");
+    }
+}
