@@ -208,6 +208,23 @@ impl LocalExecutor {
         Self::from_file_inner(path, registry, overrides, &mut Vec::new())
     }
 
+    /// Loads a pipeline file's steps with a given executor config, whatever its executor table says:
+    /// how a Slurm array task runs its ranks of a `type = "slurm"` file. `depends` is not followed.
+    pub fn from_pipeline_file(
+        path: &Path,
+        registry: Arc<Registry>,
+        config: LocalExecutorConfig,
+    ) -> Result<LocalExecutor> {
+        let file = PipelineFile::load(path)?;
+        let pipeline = file.resolve(registry).map_err(|e| match e {
+            Error::Config(problems) => {
+                Error::Config(problems.into_iter().map(|p| format!("{}: {p}", path.display())).collect())
+            }
+            e => e,
+        })?;
+        LocalExecutor::new(pipeline, LocalExecutorConfig { depends: None, ..config })
+    }
+
     fn from_file_inner(
         path: &Path,
         registry: Arc<Registry>,

@@ -471,3 +471,125 @@ srun -l -n 1 /opt/trove run --slurm-task /shared/p.toml
         assert!(merge.ends_with("/opt/trove stats merge '/shared/logs/example 6'\n"), "{merge}");
     }
 }
+
+/// The local-executor config an array task runs its ranks with (one rank at a time, the same
+/// logging folder, so completion markers, logs and stats land where a local run puts them).
+pub fn local_config(config: &SlurmExecutorConfig) -> trove_core::LocalExecutorConfig {
+    trove_core::LocalExecutorConfig {
+        tasks: config.tasks,
+        workers: 1,
+        logging_dir: Some(config.logging_dir()),
+        skip_completed: config.skip_completed,
+        randomize_start_duration: config.randomize_start_duration,
+        ..trove_core::LocalExecutorConfig::default()
+    }
+}
+
+/// The file, in the logging folder, listing the ranks a launch submitted (array task `i` of the
+/// `k`-th array runs entries `(i + k · max_array_size) · tasks_per_job ..`); written once per launch so
+/// array tasks and relaunches agree.
+pub const RANKS_FILE: &str = "ranks_to_run.json";
+
+/// The ranks of this array task: from `SLURM_ARRAY_TASK_ID`, `RUN_OFFSET` and the launch's
+/// `ranks_to_run.json`.
+pub fn task_ranks(config: &SlurmExecutorConfig, task_id: usize, run_offset: usize) -> Result<Vec<usize>> {
+    let storage = trove_core::open_storage(&config.logging_dir())?;
+    let text = trove_core::storage::read_to_string(&*storage, RANKS_FILE)?;
+    let all: Vec<usize> = serde_json::from_str(&text)
+        .map_err(|e| Error::Format(format!("{}: {e}", storage.resolve(RANKS_FILE))))?;
+    let max = if config.max_array_size < 0 { 0 } else { config.max_array_size as usize };
+    let slurm_rank = task_id + max * run_offset;
+    let per = config.tasks_per_job.max(1);
+    Ok(all.iter().skip(slurm_rank * per).take(per).copied().collect())
+}
+
+/// Submits a script: `sbatch --parsable [args] script` → the job id. Tests pass their own.
+pub type Submit<'a> = dyn FnMut(&[String], &std::path::Path) -> Result<String> + 'a;
+
+/// `sbatch --parsable`, the job id from its output (`id` or `id;cluster`).
+pub fn sbatch(args: &[String], script: &std::path::Path) -> Result<String> {
+    let out = std::process::Command::new("sbatch")
+        .arg("--parsable")
+        .args(args)
+        .arg(script)
+        .output()
+        .map_err(|e| Error::config(format!("running sbatch (is Slurm installed here?): {e}")))?;
+    if !out.status.success() {
+        return Err(Error::config(format!(
+            "sbatch {}: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let id = text.trim().split(';').next().unwrap_or_default().to_string();
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+        return Err(Error::config(format!("sbatch printed no job id: {text:?}")));
+    }
+    Ok(id)
+}
+
+/// What a launch submitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launched {
+    /// The array jobs, in launch order.
+    pub array_jobs: Vec<String>,
+    /// The stats-merging job.
+    pub merge_job: String,
+    /// Ranks submitted.
+    pub ranks: Vec<usize>,
+}
+
+/// Launches the ranks still to run: saves the pipeline file, `ranks_to_run.json` and the scripts in
+/// the logging folder, submits the arrays (split at `max_array_size`, chained by DataTrove's rules,
+/// after `depends_on`) and the merge job after the last array.
+pub fn launch(
+    config: &SlurmExecutorConfig,
+    pipeline_text: &str,
+    pipeline_name: &str,
+    trove: &str,
+    ranks: Vec<usize>,
+    depends_on: Option<&str>,
+    submit: &mut Submit<'_>,
+) -> Result<Launched> {
+    let dir = std::path::PathBuf::from(config.logging_dir());
+    let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    // Slurm opens the log files itself: the folder must exist before a task starts.
+    std::fs::create_dir_all(config.slurm_logs_folder())
+        .map_err(|e| Error::io(config.slurm_logs_folder(), e))?;
+    let storage = trove_core::open_storage(&config.logging_dir())?;
+    // The array tasks rebuild the pipeline from this copy, whatever happens to the original.
+    let saved = format!("pipeline.{}", pipeline_name.rsplit('.').next().unwrap_or("toml"));
+    trove_core::storage::write_all(&*storage, &saved, pipeline_text.as_bytes())?;
+    let ranks_json = serde_json::to_string(&ranks).map_err(|e| Error::Format(e.to_string()))?;
+    trove_core::storage::write_all(&*storage, RANKS_FILE, ranks_json.as_bytes())?;
+    let sizes = config.array_sizes(config.jobs_for(ranks.len()));
+    let max_size = sizes.first().copied().unwrap_or(1);
+    let launch = Launch {
+        trove: trove.to_string(),
+        pipeline_file: abs(&dir.join(&saved)).display().to_string(),
+        array_size: max_size,
+    };
+    let script = render_array_script(config, &launch)?;
+    trove_core::storage::write_all(&*storage, "launch_script.slurm", script.as_bytes())?;
+    let script_path = abs(&dir.join("launch_script.slurm"));
+    let mut array_jobs: Vec<String> = Vec::new();
+    for (k, size) in sizes.iter().enumerate() {
+        if k > 0 && config.max_array_launch_parallel && config.stagger_max_array_jobs > 0 {
+            std::thread::sleep(std::time::Duration::from_secs(config.stagger_max_array_jobs));
+        }
+        let limit = if config.workers > 0 { format!("%{}", config.workers) } else { String::new() };
+        let mut args = vec![format!("--export=ALL,RUN_OFFSET={k}"), format!("--array=0-{}{limit}", size - 1)];
+        let dep = dependency(config, depends_on, array_jobs.last().map(String::as_str));
+        if !dep.is_empty() {
+            args.push(format!("--dependency={dep}"));
+        }
+        array_jobs.push(submit(&args, &script_path)?);
+    }
+    let merge = render_merge_script(config, trove)?;
+    trove_core::storage::write_all(&*storage, "merge_stats.slurm", merge.as_bytes())?;
+    let last = array_jobs.last().cloned().unwrap_or_default();
+    // `afterany`: the merge covers the completed ranks even when some failed (a relaunch merges again).
+    let merge_job = submit(&[format!("--dependency=afterany:{last}")], &abs(&dir.join("merge_stats.slurm")))?;
+    Ok(Launched { array_jobs, merge_job, ranks })
+}

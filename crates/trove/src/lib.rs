@@ -29,6 +29,7 @@ pub use trove_dedup as dedup;
 pub use trove_extract as extract;
 pub use trove_filters as filters;
 pub use trove_io as io;
+pub use trove_slurm as slurm;
 pub use trove_tokenize as tokenize;
 
 /// A registry with every step type of every trove crate.

@@ -5,6 +5,8 @@ use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod slurm;
 use trove::core::{
     config::{parse_table, FileFormat},
     Error, LocalExecutor, LocalExecutorConfig, PipelineFile, PipelineStats, RunReport,
@@ -55,6 +57,13 @@ enum Command {
         /// Never draw the progress line (it is drawn only when stderr is a terminal).
         #[arg(long)]
         no_progress: bool,
+        /// With a `type = "slurm"` executor: wait until the submitted jobs end; exit 1 if a rank
+        /// did not complete.
+        #[arg(long)]
+        wait: bool,
+        /// Run as a Slurm array task: the ranks of `SLURM_ARRAY_TASK_ID` (set by the launch script).
+        #[arg(long, hide = true)]
+        slurm_task: bool,
     },
     /// Check pipeline files and report every problem found (exit code 0 when all are valid).
     Validate {
@@ -127,6 +136,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             no_skip_completed,
             batch_size,
             no_progress,
+            wait,
+            slurm_task,
         } => {
             let overrides = |c: &mut LocalExecutorConfig| {
                 if let Some(t) = tasks {
@@ -143,11 +154,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let kind = executor_kind(&file)?;
+            if kind == "slurm" {
+                return slurm::run(&file, slurm_task, wait, batch_size);
+            }
             if kind != "local" {
-                bail!(
-                    "{}: executor type `{kind}` is not supported by this build (use type = \"local\")",
-                    file.display()
-                );
+                bail!("{}: executor type `{kind}` is not known (use \"local\" or \"slurm\")", file.display());
             }
             let mut executor = LocalExecutor::from_file(&file, trove::registry(), &overrides)?;
             executor.batch_size = batch_size.max(1);
@@ -252,8 +263,21 @@ fn validate(file: &Path) -> Vec<String> {
     };
     let mut problems = Vec::new();
     let kind = parsed.executor.get("type").and_then(|t| t.as_str()).unwrap_or("local");
-    if kind != "local" {
-        problems.push(format!("executor: type `{kind}` is not supported by this build"));
+    if kind == "slurm" {
+        match parse_table::<trove::slurm::SlurmExecutorConfig>(&parsed.executor, "executor") {
+            Ok(cfg) => {
+                problems.extend(cfg.check().into_iter().map(|p| format!("executor: {p}")));
+                if let Some(dep) = &cfg.depends {
+                    if !Path::new(dep).is_file() {
+                        problems.push(format!("executor: depends: `{dep}` is not a file"));
+                    }
+                }
+            }
+            Err(Error::Config(p)) => problems.extend(p),
+            Err(e) => problems.push(e.to_string()),
+        }
+    } else if kind != "local" {
+        problems.push(format!("executor: type `{kind}` is not known (use \"local\" or \"slurm\")"));
     } else {
         match parse_table::<LocalExecutorConfig>(&parsed.executor, "executor") {
             Ok(cfg) => {

@@ -1,0 +1,122 @@
+//! The Slurm executor on a real single-node Slurm cluster (`xtask/cluster/slurm-single-node.sh`, which
+//! `.ci/run` runs first): the same pipeline file submitted with `type = "slurm"` gives byte-identical
+//! output to the local executor, and a cancelled array task is completed by running the file again,
+//! which submits only the missing rank.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn slurm_is_up() {
+    let out = Command::new("sinfo").args(["-h", "-o", "%T"]).output();
+    let up = out.as_ref().is_ok_and(|o| {
+        String::from_utf8_lossy(&o.stdout).contains("idle")
+            || String::from_utf8_lossy(&o.stdout).contains("mix")
+            || String::from_utf8_lossy(&o.stdout).contains("alloc")
+    });
+    assert!(
+        up,
+        "no Slurm cluster here: run `bash xtask/cluster/slurm-single-node.sh` (.ci/run does) — {out:?}"
+    );
+}
+
+/// Example 1 with the given executor table, writing under `dir`.
+fn pipeline(dir: &Path, name: &str, executor: &str) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("examples/01_basic_filtering.toml")).unwrap();
+    let body = &text[text.find("[[pipeline]]").unwrap()..];
+    let body = body
+        .replace("fixtures/python-docs", &root().join("fixtures/python-docs").display().to_string())
+        .replace("out/01_basic_filtering", &dir.join(format!("{name}-out")).display().to_string());
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &file,
+        format!(
+            "[executor]\n{executor}\nlogging_dir = {:?}\n\n{body}",
+            dir.join(format!("{name}-logs")).display().to_string()
+        ),
+    )
+    .unwrap();
+    file
+}
+
+fn trove(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_trove")).current_dir(root()).args(args).output().unwrap()
+}
+
+fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+const SLURM: &str = "type = \"slurm\"\ntasks = 4\nworkers = 1\ntime = \"00:05:00\"\npartition = \"debug\"\n\
+                     cpus_per_task = 1\nmem_per_cpu_gb = 1\njob_name = \"trove test: it's $(id)\"";
+
+#[test]
+fn slurm_output_equals_local_output() {
+    slurm_is_up();
+    let dir = tempfile::tempdir_in(root().join("target")).unwrap();
+    let local = pipeline(dir.path(), "local", "type = \"local\"\ntasks = 4");
+    assert!(trove(&["run", "--no-progress", local.to_str().unwrap()]).status.success());
+    let slurm = pipeline(dir.path(), "slurm", SLURM);
+    let run = trove(&["run", "--wait", slurm.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{text}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(text.contains("submitted 4 of 4 tasks") && text.contains("all 4 tasks complete"), "{text}");
+    let (a, b) = (outputs(&dir.path().join("local-out")), outputs(&dir.path().join("slurm-out")));
+    assert_eq!(a.len(), 4);
+    assert!(a == b, "Slurm output differs from the local executor's");
+    // The stats merge job ran after the array.
+    let stats = std::fs::read_to_string(dir.path().join("slurm-logs/stats.json")).unwrap();
+    let local_stats = std::fs::read_to_string(dir.path().join("local-logs/stats.json")).unwrap();
+    let docs =
+        |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()[0]["stats"]["documents"].clone();
+    assert_eq!(docs(&stats), docs(&local_stats));
+    // Running the file again submits nothing.
+    let again = trove(&["run", slurm.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing submitted"));
+}
+
+#[test]
+fn a_cancelled_rank_is_completed_by_running_again() {
+    slurm_is_up();
+    let dir = tempfile::tempdir_in(root().join("target")).unwrap();
+    let local = pipeline(dir.path(), "local", "type = \"local\"\ntasks = 4");
+    assert!(trove(&["run", "--no-progress", local.to_str().unwrap()]).status.success());
+    let slurm = pipeline(dir.path(), "slurm", SLURM);
+    let run = trove(&["run", slurm.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(run.status.success(), "{text}");
+    // `... as job 12 (stats merge: job 13)`: one array task at a time, so the last is still pending.
+    let job = text.split("as job ").nth(1).unwrap().split(' ').next().unwrap().to_string();
+    let cancel = Command::new("scancel").arg(format!("{job}_3")).output().unwrap();
+    assert!(cancel.status.success(), "{cancel:?}");
+    let merge = text.split("stats merge: job ").nth(1).unwrap().split(')').next().unwrap().to_string();
+    for _ in 0..120 {
+        let q = Command::new("squeue").args(["-h", "-j", &merge]).output().unwrap();
+        if String::from_utf8_lossy(&q.stdout).trim().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let completions = dir.path().join("slurm-logs/completions");
+    assert_eq!(std::fs::read_dir(&completions).unwrap().count(), 3, "rank 3 was cancelled");
+    // Running the same file again submits the missing rank only.
+    let again = trove(&["run", "--wait", slurm.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success() && text.contains("submitted 1 of 4 tasks"), "{text}");
+    let ranks = std::fs::read_to_string(dir.path().join("slurm-logs/ranks_to_run.json")).unwrap();
+    assert_eq!(ranks, "[3]");
+    assert!(
+        outputs(&dir.path().join("local-out")) == outputs(&dir.path().join("slurm-out")),
+        "nothing lost or doubled"
+    );
+}
