@@ -503,6 +503,9 @@ pub fn task_ranks(config: &SlurmExecutorConfig, task_id: usize, run_offset: usiz
     Ok(all.iter().skip(slurm_rank * per).take(per).copied().collect())
 }
 
+/// The launches of a logging folder (job ids and ranks), newest last.
+pub const JOBS_FILE: &str = "slurm_jobs.json";
+
 /// Submits a script: `sbatch --parsable [args] script` → the job id. Tests pass their own.
 pub type Submit<'a> = dyn FnMut(&[String], &std::path::Path) -> Result<String> + 'a;
 
@@ -591,5 +594,13 @@ pub fn launch(
     let last = array_jobs.last().cloned().unwrap_or_default();
     // `afterany`: the merge covers the completed ranks even when some failed (a relaunch merges again).
     let merge_job = submit(&[format!("--dependency=afterany:{last}")], &abs(&dir.join("merge_stats.slurm")))?;
+    // Every launch is recorded, for `trove jobs status`.
+    let mut history: Vec<Value> = trove_core::storage::read_to_string(&*storage, JOBS_FILE)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    history.push(serde_json::json!({"array_jobs": array_jobs, "merge_job": merge_job, "ranks": ranks}));
+    let text = serde_json::to_string_pretty(&history).map_err(|e| Error::Format(e.to_string()))?;
+    trove_core::storage::write_all(&*storage, JOBS_FILE, text.as_bytes())?;
     Ok(Launched { array_jobs, merge_job, ranks })
 }

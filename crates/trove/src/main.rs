@@ -76,8 +76,33 @@ enum Command {
         #[command(subcommand)]
         command: StatsCommand,
     },
+    /// Follow and repair runs: which ranks completed, are queued or failed; relaunch the rest.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// List the step types this build knows.
     Steps,
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Completed, queued and failed ranks of a logging folder (exit code 1 when some rank failed).
+    Status {
+        /// The run's logging folder.
+        logging_dir: String,
+        /// Also print the end of each failed rank's log.
+        #[arg(long)]
+        logs: bool,
+    },
+    /// Run the ranks of a pipeline file that have not completed (on Slurm: submit them), nothing else.
+    Relaunch {
+        /// The pipeline file.
+        file: PathBuf,
+        /// With a Slurm executor: wait for the jobs to end.
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -214,6 +239,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        Command::Jobs { command: JobsCommand::Status { logging_dir, logs } } => {
+            jobs_status(&logging_dir, logs)
+        }
+        Command::Jobs { command: JobsCommand::Relaunch { file, wait } } => {
+            if executor_kind(&file)? == "slurm" {
+                return slurm::run(&file, false, wait, trove::core::runner::DEFAULT_BATCH_SIZE);
+            }
+            let executor = LocalExecutor::from_file(&file, trove::registry(), &|_| {})?;
+            let missing = executor.incomplete_ranks()?;
+            println!("{}: relaunching {} incomplete rank(s): {missing:?}", file.display(), missing.len());
+            match executor.run() {
+                Ok(report) => {
+                    print_report(&report, &executor);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(Error::Tasks { failed, total }) => {
+                    eprintln!("trove: {} of {total} tasks failed again", failed.len());
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
         Command::Stats { command: StatsCommand::Report { folder, output } } => {
             let storage = trove::core::open_storage(&folder)?;
             let stats = trove::report::load(&*storage)?;
@@ -303,6 +350,72 @@ fn validate(file: &Path) -> Vec<String> {
         Err(e) => problems.push(e.to_string()),
     }
     problems
+}
+
+/// `trove jobs status`: ranks from the completion markers, the task logs and (for Slurm runs) the
+/// queue.
+fn jobs_status(logging_dir: &str, show_logs: bool) -> anyhow::Result<ExitCode> {
+    let dir = Path::new(logging_dir);
+    let executor: serde_json::Value = std::fs::read_to_string(dir.join("executor.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .with_context(|| format!("{logging_dir}: no executor.json (has no task of this run started yet?)"))?;
+    let world =
+        executor["executor"]["world_size"].as_u64().context("executor.json has no world_size")? as usize;
+    let done: std::collections::BTreeSet<usize> = std::fs::read_dir(dir.join("completions"))
+        .map(|entries| {
+            entries.flatten().filter_map(|e| e.file_name().to_string_lossy().parse().ok()).collect()
+        })
+        .unwrap_or_default();
+    // Slurm launches still in the queue.
+    let jobs: Vec<serde_json::Value> = std::fs::read_to_string(dir.join(trove::slurm::JOBS_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let ids: Vec<String> = jobs
+        .iter()
+        .flat_map(|j| j["array_jobs"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
+    let queued = !ids.is_empty()
+        && std::process::Command::new("squeue")
+            .args(["-h", "-o", "%i", "-j", &ids.join(",")])
+            .output()
+            .map(|o| !String::from_utf8_lossy(&o.stdout).trim().is_empty())
+            .unwrap_or(false);
+    // While a launch is in the queue its incomplete ranks may still run; after, they failed or never ran.
+    let incomplete: Vec<usize> = (0..world).filter(|r| !done.contains(r)).collect();
+    let (waiting, failed) = if queued { (incomplete, Vec::new()) } else { (Vec::new(), incomplete) };
+    println!(
+        "{logging_dir}: {world} tasks: {} completed, {} queued or running, {} failed or never ran",
+        done.len(),
+        waiting.len(),
+        failed.len()
+    );
+    if !waiting.is_empty() {
+        println!("  queued or running: {waiting:?}");
+    }
+    if !failed.is_empty() {
+        println!(
+            "  failed or never ran: {failed:?} (relaunch them with `trove jobs relaunch <pipeline file>`)"
+        );
+    }
+    if show_logs {
+        for rank in &failed {
+            let log = dir.join(format!("logs/task_{rank:05}.log"));
+            match std::fs::read_to_string(&log) {
+                Ok(text) => {
+                    println!("--- {} (last 20 lines)", log.display());
+                    let lines: Vec<&str> = text.lines().collect();
+                    for l in &lines[lines.len().saturating_sub(20)..] {
+                        println!("{l}");
+                    }
+                }
+                Err(_) => println!("--- rank {rank}: no task log (the task never started)"),
+            }
+        }
+    }
+    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// Writes a file through a temporary sibling and a rename, so a reader never sees half of it.

@@ -109,8 +109,12 @@ fn a_cancelled_rank_is_completed_by_running_again() {
     }
     let completions = dir.path().join("slurm-logs/completions");
     assert_eq!(std::fs::read_dir(&completions).unwrap().count(), 3, "rank 3 was cancelled");
-    // Running the same file again submits the missing rank only.
-    let again = trove(&["run", "--wait", slurm.to_str().unwrap()]);
+    let status = trove(&["jobs", "status", dir.path().join("slurm-logs").to_str().unwrap(), "--logs"]);
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(1), "{said}");
+    assert!(said.contains("3 completed") && said.contains("failed or never ran: [3]"), "{said}");
+    // Relaunching submits the missing rank only.
+    let again = trove(&["jobs", "relaunch", "--wait", slurm.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&again.stdout);
     assert!(again.status.success() && text.contains("submitted 1 of 4 tasks"), "{text}");
     let ranks = std::fs::read_to_string(dir.path().join("slurm-logs/ranks_to_run.json")).unwrap();
