@@ -24,12 +24,16 @@ fn executor(file: &Path, config: &SlurmExecutorConfig) -> anyhow::Result<LocalEx
     Ok(LocalExecutor::from_pipeline_file(file, trove::registry(), trove::slurm::local_config(config))?)
 }
 
-/// Submits `file` (and first what it depends on); the last array job id, if anything was submitted.
+/// What a file's launch left in the queue: its last array job (what a dependent file waits for, with
+/// `afterok`, so a failed rank holds the stages after it) and its stats-merge job (the very last).
+type Queued = Option<(String, String)>;
+
+/// Submits `file` (and first what it depends on).
 fn submit_file(
     file: &Path,
     submit: &mut Submit<'_>,
     seen: &mut Vec<std::path::PathBuf>,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Queued> {
     let canonical = file.canonicalize().with_context(|| file.display().to_string())?;
     if seen.contains(&canonical) {
         bail!("{}: `depends` forms a cycle", file.display());
@@ -41,7 +45,7 @@ fn submit_file(
         bail!("{}: {}", file.display(), problems.join("; "));
     }
     let depends_on = match &config.depends {
-        Some(dep) => submit_file(Path::new(dep), submit, seen)?,
+        Some(dep) => submit_file(Path::new(dep), submit, seen)?.map(|(array, _)| array),
         None => None,
     };
     let ranks = executor(file, &config)?.incomplete_ranks()?;
@@ -62,7 +66,8 @@ fn submit_file(
         launched.merge_job,
         config.logging_dir()
     );
-    Ok(Some(launched.merge_job))
+    let last = launched.array_jobs.last().cloned().unwrap_or_default();
+    Ok(Some((last, launched.merge_job)))
 }
 
 /// Whether a job is still known to the queue.
@@ -93,7 +98,7 @@ pub fn run(file: &Path, slurm_task: bool, wait: bool, batch_size: usize) -> anyh
     let mut submit = |args: &[String], script: &Path| trove::slurm::sbatch(args, script);
     let last = submit_file(file, &mut submit, &mut Vec::new())?;
     if wait {
-        if let Some(job) = last {
+        if let Some((_, job)) = last {
             while queued(&job) {
                 std::thread::sleep(std::time::Duration::from_secs(2));
             }

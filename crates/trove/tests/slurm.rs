@@ -124,3 +124,44 @@ fn a_cancelled_rank_is_completed_by_running_again() {
         "nothing lost or doubled"
     );
 }
+
+/// Seed example 7 on Slurm: the four MinHash stages, each a job array chained to the previous one by
+/// `depends`, submitted at once by running the last file; the kept and removed documents are
+/// byte-identical to the local executor's run of the same stages (example 7).
+#[test]
+fn minhash_stages_on_slurm_equal_local() {
+    slurm_is_up();
+    let dir = tempfile::tempdir_in(root().join("target")).unwrap();
+    let d = dir.path();
+    let names = [
+        ("07a_minhash_signatures", "07s1_minhash_slurm_signatures"),
+        ("07b_minhash_buckets", "07s2_minhash_slurm_buckets"),
+        ("07c_minhash_cluster", "07s3_minhash_slurm_cluster"),
+        ("07_minhash_deduplication", "07_minhash_slurm"),
+    ];
+    // Both chains, with their folders moved under the temporary directory.
+    let rewrite = |text: &str| {
+        text.replace("\"out/", &format!("\"{}/out/", d.display()))
+            .replace("\"logs/", &format!("\"{}/logs/", d.display()))
+            .replace("\"examples/", &format!("\"{}/", d.display()))
+    };
+    for (local, slurm) in names {
+        for name in [local, slurm] {
+            let text = std::fs::read_to_string(root().join(format!("examples/{name}.toml"))).unwrap();
+            std::fs::write(d.join(format!("{name}.toml")), rewrite(&text)).unwrap();
+        }
+    }
+    let local = trove(&["run", "--no-progress", d.join("07_minhash_deduplication.toml").to_str().unwrap()]);
+    assert!(local.status.success(), "{}", String::from_utf8_lossy(&local.stderr));
+    let run = trove(&["run", "--wait", d.join("07_minhash_slurm.toml").to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{text}{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(text.matches("submitted").count(), 4, "{text}");
+    for sub in ["deduplicated", "removed"] {
+        let (a, b) = (
+            outputs(&d.join(format!("out/07_minhash/{sub}"))),
+            outputs(&d.join(format!("out/07_minhash_slurm/{sub}"))),
+        );
+        assert!(!a.is_empty() && a == b, "{sub} differs");
+    }
+}
