@@ -10,6 +10,7 @@
 //! - `cargo xtask test`: fetches what the tests need into the cache, then runs `cargo test --workspace`.
 
 mod bench;
+mod cluster;
 mod dedup;
 mod fixtures;
 mod proc;
@@ -34,6 +35,7 @@ fn main() -> Result<()> {
         Some("bench-web") => web::bench_web(&args[1..]),
         Some("bench-tokens") => tokens::bench_tokens(&args[1..]),
         Some("bench-dedup") => dedup::bench_dedup(&args[1..]),
+        Some("cluster") => cluster::cluster(&args[1..]),
         Some("golden-stats") => bench::golden_stats(),
         Some("golden-text") => bench::golden_text(),
         Some("test") => {
@@ -62,6 +64,8 @@ fn main() -> Result<()> {
                  bench-dedup [--docs N] [--tasks N] MinHash, trove vs DataTrove 0.10.1, per stage, with precision\n  \
                                             and recall against known duplicates (default 1,000,000 documents)\n  \
                                             (.ds files) and example 4's four stats on the Python docs corpus\n  \
+                 cluster <file>... [-o DIR] [--trove PATH]  write the sbatch scripts of Slurm pipelines\n  \
+                                            without submitting, and the single-node Slurm bring-up script\n  \
                  golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1\n  \
                  golden-text                regenerate the bundled spaCy rules and golden word splits\n  \
                  test [ARGS]                fetch what the tests need, then cargo test --workspace [ARGS]"
