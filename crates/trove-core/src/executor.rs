@@ -436,7 +436,7 @@ impl LocalExecutor {
                 }
                 Box::new(std::fs::File::create(&local).with_path(&local)?)
             }
-            None => Box::new(std::io::sink()),
+            None => Box::new(RemoteLog { storage: self.storage.clone(), path, buf: Vec::new() }),
         };
         Ok(Arc::new(Mutex::new(sink)))
     }
@@ -559,4 +559,31 @@ fn spawn_reporter(progress: Arc<Progress>) -> std::thread::JoinHandle<()> {
             std::thread::sleep(Duration::from_millis(200));
         }
     })
+}
+
+/// A task log on remote storage: kept in memory and uploaded when the task's log is closed (the task
+/// ended, completed or not).
+struct RemoteLog {
+    storage: Arc<dyn Storage>,
+    path: String,
+    buf: Vec<u8>,
+}
+
+impl Write for RemoteLog {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RemoteLog {
+    fn drop(&mut self) {
+        if let Err(e) = crate::storage::write_all(&*self.storage, &self.path, &self.buf) {
+            eprintln!("trove: could not upload the task log {}: {e}", self.storage.resolve(&self.path));
+        }
+    }
 }

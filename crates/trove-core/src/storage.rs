@@ -39,15 +39,33 @@ pub trait Storage: Send + Sync + Debug {
     fn local_path(&self, path: &str) -> Option<PathBuf>;
 }
 
-/// Opens a folder from a path or URL. Local paths (and `file://` URLs) are supported here; other
-/// schemes are reported as unsupported, naming the URL.
+/// Opens a folder of a URL scheme (`s3://bucket/prefix`): registered by the crate that implements it.
+pub type SchemeOpener = fn(&str) -> Result<Arc<dyn Storage>>;
+
+fn schemes() -> &'static std::sync::RwLock<std::collections::HashMap<String, SchemeOpener>> {
+    static SCHEMES: std::sync::OnceLock<std::sync::RwLock<std::collections::HashMap<String, SchemeOpener>>> =
+        std::sync::OnceLock::new();
+    SCHEMES.get_or_init(Default::default)
+}
+
+/// Makes `open_storage` open `{scheme}://...` URLs with `opener` (trove-io registers `s3`).
+pub fn register_scheme(scheme: &str, opener: SchemeOpener) {
+    schemes().write().unwrap_or_else(|e| e.into_inner()).insert(scheme.to_string(), opener);
+}
+
+/// Opens a folder from a path or URL: local paths and `file://` URLs here, other schemes through
+/// [`register_scheme`]; an unknown scheme is an error naming the URL.
 pub fn open_storage(url: &str) -> Result<Arc<dyn Storage>> {
     if let Some(path) = url.strip_prefix("file://") {
         return Ok(Arc::new(LocalStorage::new(path)));
     }
     if let Some((scheme, _)) = url.split_once("://") {
+        let opener = schemes().read().unwrap_or_else(|e| e.into_inner()).get(scheme).copied();
+        if let Some(open) = opener {
+            return open(url);
+        }
         return Err(Error::config(format!(
-            "`{url}`: the `{scheme}://` storage backend is not available in this build (local paths only)"
+            "`{url}`: no storage backend for `{scheme}://` in this build (local paths; s3:// with trove-io's `s3` feature)"
         )));
     }
     Ok(Arc::new(LocalStorage::new(url)))

@@ -36,6 +36,8 @@ pub mod jsonl;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod reader;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod warc;
 pub mod writer;
 
@@ -48,6 +50,8 @@ pub use warc::WarcReaderConfig;
 
 /// Registers this crate's steps.
 pub fn register(registry: &mut trove_core::Registry) {
+    #[cfg(feature = "s3")]
+    trove_core::storage::register_scheme("s3", s3::open);
     registry.register::<JsonlReaderConfig>().register::<JsonlWriterConfig>().register::<WarcReaderConfig>();
     #[cfg(feature = "parquet")]
     registry.register::<ParquetReaderConfig>().register::<ParquetWriterConfig>();
