@@ -179,9 +179,18 @@ impl SlurmExecutorConfig {
         self.logging_dir.clone().unwrap_or_else(|| format!("logs/{}", self.job_name))
     }
 
-    /// The folder of the array tasks' Slurm logs.
+    /// The folder of the array tasks' Slurm logs, scripts and saved pipeline: a local (shared) path,
+    /// since Slurm and the nodes read it directly; `slurm_logs/{job_name}` when the logging folder is
+    /// remote (`s3://`), as DataTrove does.
     pub fn slurm_logs_folder(&self) -> String {
-        self.slurm_logs_folder.clone().unwrap_or_else(|| format!("{}/slurm_logs", self.logging_dir()))
+        self.slurm_logs_folder.clone().unwrap_or_else(|| {
+            let logs = self.logging_dir();
+            if logs.contains("://") {
+                format!("slurm_logs/{}", self.job_name)
+            } else {
+                format!("{logs}/slurm_logs")
+            }
+        })
     }
 
     /// Array tasks needed for `ranks` ranks.
@@ -555,27 +564,31 @@ pub fn launch(
     depends_on: Option<&str>,
     submit: &mut Submit<'_>,
 ) -> Result<Launched> {
-    let dir = std::path::PathBuf::from(config.logging_dir());
-    let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    // Slurm opens the log files itself: the folder must exist before a task starts.
-    std::fs::create_dir_all(config.slurm_logs_folder())
+    // Slurm reads the scripts, and the array tasks the saved pipeline, from the (local, shared) Slurm
+    // logs folder; copies go to the logging folder with the rest of the run's records.
+    let local = std::path::absolute(config.slurm_logs_folder())
         .map_err(|e| Error::io(config.slurm_logs_folder(), e))?;
+    std::fs::create_dir_all(&local).map_err(|e| Error::io(local.display().to_string(), e))?;
+    let local_storage = trove_core::LocalStorage::new(&local);
     let storage = trove_core::open_storage(&config.logging_dir())?;
+    let save = |name: &str, bytes: &[u8]| -> Result<std::path::PathBuf> {
+        trove_core::storage::write_all(&local_storage, name, bytes)?;
+        trove_core::storage::write_all(&*storage, name, bytes)?;
+        Ok(local.join(name))
+    };
     // The array tasks rebuild the pipeline from this copy, whatever happens to the original.
     let saved = format!("pipeline.{}", pipeline_name.rsplit('.').next().unwrap_or("toml"));
-    trove_core::storage::write_all(&*storage, &saved, pipeline_text.as_bytes())?;
+    let saved_path = save(&saved, pipeline_text.as_bytes())?;
     let ranks_json = serde_json::to_string(&ranks).map_err(|e| Error::Format(e.to_string()))?;
     trove_core::storage::write_all(&*storage, RANKS_FILE, ranks_json.as_bytes())?;
     let sizes = config.array_sizes(config.jobs_for(ranks.len()));
     let max_size = sizes.first().copied().unwrap_or(1);
     let launch = Launch {
         trove: trove.to_string(),
-        pipeline_file: abs(&dir.join(&saved)).display().to_string(),
+        pipeline_file: saved_path.display().to_string(),
         array_size: max_size,
     };
-    let script = render_array_script(config, &launch)?;
-    trove_core::storage::write_all(&*storage, "launch_script.slurm", script.as_bytes())?;
-    let script_path = abs(&dir.join("launch_script.slurm"));
+    let script_path = save("launch_script.slurm", render_array_script(config, &launch)?.as_bytes())?;
     let mut array_jobs: Vec<String> = Vec::new();
     for (k, size) in sizes.iter().enumerate() {
         if k > 0 && config.max_array_launch_parallel && config.stagger_max_array_jobs > 0 {
@@ -589,11 +602,10 @@ pub fn launch(
         }
         array_jobs.push(submit(&args, &script_path)?);
     }
-    let merge = render_merge_script(config, trove)?;
-    trove_core::storage::write_all(&*storage, "merge_stats.slurm", merge.as_bytes())?;
+    let merge_path = save("merge_stats.slurm", render_merge_script(config, trove)?.as_bytes())?;
     let last = array_jobs.last().cloned().unwrap_or_default();
     // `afterany`: the merge covers the completed ranks even when some failed (a relaunch merges again).
-    let merge_job = submit(&[format!("--dependency=afterany:{last}")], &abs(&dir.join("merge_stats.slurm")))?;
+    let merge_job = submit(&[format!("--dependency=afterany:{last}")], &merge_path)?;
     // Every launch is recorded, for `trove jobs status`.
     let mut history: Vec<Value> = trove_core::storage::read_to_string(&*storage, JOBS_FILE)
         .ok()

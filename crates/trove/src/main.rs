@@ -132,6 +132,8 @@ enum StatsCommand {
 
 fn main() -> ExitCode {
     trove::core::logging::init("info");
+    // Registers every step type and storage scheme (`s3://`) before any folder is opened.
+    let _ = trove::registry();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -272,6 +274,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 output.display(),
                 stats.groups.len()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats { command: StatsCommand::Merge { folder, output } }
+            if folder.to_string_lossy().contains("://") =>
+        {
+            // A remote logging folder: its `stats/*.json` into its `stats.json`.
+            let url = folder.to_string_lossy().into_owned();
+            let storage = trove::core::open_storage(&url)?;
+            let files: Vec<String> =
+                storage.list("stats", false)?.into_iter().filter(|f| f.ends_with(".json")).collect();
+            if files.is_empty() {
+                bail!("{url}: no stats/*.json");
+            }
+            let mut merged = PipelineStats::default();
+            for f in &files {
+                let text = trove::core::storage::read_to_string(&*storage, f)?;
+                let stats = PipelineStats::from_json(&text).with_context(|| storage.resolve(f))?;
+                merged = merged.merge(&stats).with_context(|| storage.resolve(f))?;
+            }
+            let out = output.map(|o| o.to_string_lossy().into_owned()).unwrap_or_else(|| "stats.json".into());
+            trove::core::storage::write_all(&*storage, &out, merged.to_json().as_bytes())?;
+            println!("merged {} steps into {}", merged.steps.len(), storage.resolve(&out));
             Ok(ExitCode::SUCCESS)
         }
         Command::Stats { command: StatsCommand::Merge { folder, output } } => {
