@@ -64,3 +64,57 @@ pub(crate) fn read_u32s(storage: &dyn Storage, path: &str) -> Result<Option<Vec<
     }
     Ok(Some(bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()))
 }
+
+/// DataTrove's `save_hashes` for exact and sentence dedup: sorted signatures split by hash range among
+/// the finder workers, `{worker:04}/{rank:05}.c4_sig`, staged for the task to publish. Worker `i` takes
+/// hashes up to `(i + 1) · (max / workers)`, the last one up to `last`; as DataTrove, no file is written
+/// for the workers after the one holding the last signature.
+#[allow(clippy::too_many_arguments)] // DataTrove's split has this many inputs
+pub(crate) fn write_finder_files<T>(
+    storage: &dyn Storage,
+    cx: &mut trove_core::Context<'_>,
+    sigs: &[T],
+    hash: impl Fn(&T) -> u64,
+    encode: impl Fn(&T, &mut Vec<u8>),
+    workers: usize,
+    max: u64,
+    last: u64,
+) -> Result<()> {
+    use std::io::Write;
+    let per_worker = max / workers as u64;
+    let mut at = 0;
+    for worker in 0..workers {
+        let right = if worker + 1 == workers { last } else { (worker as u64 + 1) * per_worker };
+        let end = at + sigs[at..].partition_point(|s| hash(s) <= right);
+        let mut bytes = Vec::new();
+        for s in &sigs[at..end] {
+            encode(s, &mut bytes);
+        }
+        let path = format!("{worker:04}/{:05}.c4_sig", cx.task.rank);
+        let mut file = storage.create(&path)?;
+        file.write_all(&bytes).map_err(|e| Error::io(storage.resolve(&path), e))?;
+        cx.outputs.stage(file);
+        at = end;
+        if at >= sigs.len() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The signature files a finder task merges: `{rank:04}/*.c4_sig`, sorted. With one task, every file
+/// must be in `0000/` (else the signature stage had more finder workers than there are tasks).
+pub(crate) fn finder_inputs(storage: &dyn Storage, rank: usize, world_size: usize) -> Result<Vec<String>> {
+    let all = storage.list("", true)?;
+    if world_size == 1 && all.iter().any(|f| f.ends_with(".c4_sig") && !f.starts_with("0000/")) {
+        return Err(Error::config(format!(
+            "{}: signatures for several finder workers, but 1 task: set tasks = finder_workers",
+            storage.resolve("")
+        )));
+    }
+    let prefix = format!("{rank:04}/");
+    let mut files: Vec<String> =
+        all.into_iter().filter(|f| f.starts_with(&prefix) && f.ends_with(".c4_sig")).collect();
+    files.sort();
+    Ok(files)
+}

@@ -5,13 +5,12 @@
 //! Of the documents sharing a hash, the one with the highest `document_priority` is kept, then the
 //! first by (task, index): a rule that does not depend on how a heap orders ties (DataTrove's does).
 
-use crate::binio::{le_uint, read_u32s, Records};
+use crate::binio::{finder_inputs, le_uint, read_u32s, write_finder_files, Records};
 use crate::hashing::HashConfig;
 use crate::text::{simplify_text, TextNormConfig};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::io::Write;
 use std::sync::Arc;
 use trove_core::{
     open_storage, BuildContext, Context, Document, Error, Filter, Result, Source, SourceContext, Stage, Step,
@@ -187,27 +186,23 @@ impl Step for ExactSignatureStep {
         // DataTrove's order: hash, then highest priority, then document index.
         self.sigs.sort_unstable_by_key(|&(h, p, d)| (h, Reverse(p), d));
         let width = self.config.hash_config.width();
-        let per_worker = self.config.hash_config.max() / self.finder_workers as u64;
-        let mut at = 0;
-        for worker in 0..self.finder_workers {
-            let right =
-                if worker + 1 == self.finder_workers { u64::MAX } else { (worker as u64 + 1) * per_worker };
-            let end = at + self.sigs[at..].partition_point(|s| s.0 <= right);
-            let mut bytes = Vec::with_capacity((end - at) * self.config.sig_size());
-            for &(h, p, d) in &self.sigs[at..end] {
-                bytes.extend_from_slice(&h.to_le_bytes()[..width]);
-                bytes.extend_from_slice(&p.to_le_bytes());
-                bytes.extend_from_slice(&d.to_le_bytes());
-            }
-            let path = format!("{worker:04}/{:05}.c4_sig", cx.task.rank);
-            let mut file = self.storage.create(&path)?;
-            file.write_all(&bytes).map_err(|e| Error::io(self.storage.resolve(&path), e))?;
-            cx.outputs.stage(file);
-            at = end;
-            if at >= self.sigs.len() {
-                break; // as DataTrove: no files for the workers after the last signature
-            }
-        }
+        let encode = |&(h, p, d): &(u64, u16, u32), out: &mut Vec<u8>| {
+            out.extend_from_slice(&h.to_le_bytes()[..width]);
+            out.extend_from_slice(&p.to_le_bytes());
+            out.extend_from_slice(&d.to_le_bytes());
+        };
+        let max = self.config.hash_config.max();
+        // DataTrove's exact dedup gives its last worker everything up to u64::MAX.
+        write_finder_files(
+            &*self.storage,
+            cx,
+            &self.sigs,
+            |s| s.0,
+            encode,
+            self.finder_workers,
+            max,
+            u64::MAX,
+        )?;
         Ok(())
     }
 }
@@ -274,17 +269,7 @@ impl SigFile {
 impl Source for FindSource {
     fn read(&mut self, cx: &mut SourceContext<'_>) -> Result<()> {
         let rank = cx.task.rank;
-        let all = self.input.list("", true)?;
-        if cx.task.world_size == 1 && all.iter().any(|f| f.ends_with(".c4_sig") && !f.starts_with("0000/")) {
-            return Err(Error::config(format!(
-                "{}: signatures for several finder workers, but 1 task: set tasks = finder_workers",
-                self.input.resolve("")
-            )));
-        }
-        let prefix = format!("{rank:04}/");
-        let mut files: Vec<String> =
-            all.into_iter().filter(|f| f.starts_with(&prefix) && f.ends_with(".c4_sig")).collect();
-        files.sort();
+        let files = finder_inputs(&*self.input, rank, cx.task.world_size)?;
         let mut stems = Vec::new();
         let mut readers = Vec::new();
         let mut heap = BinaryHeap::new();

@@ -6,13 +6,13 @@
 //! The find stage's order is DataTrove's (hash, document, file, sentence), a total order, so the
 //! same span occurrences are kept.
 
-use crate::binio::{le_uint, Records};
+use crate::binio::{finder_inputs, le_uint, write_finder_files, Records};
 use crate::hashing::HashConfig;
 use crate::text::{simplify_text, TextNormConfig};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::Arc;
 use trove_core::text::{splitlines, WordSplitter};
 use trove_core::{
@@ -188,28 +188,13 @@ impl Step for SentenceSignatureStep {
     fn finish(&mut self, cx: &mut Context<'_>) -> Result<()> {
         self.sigs.sort_unstable();
         let width = self.config.hash_config.width();
+        let encode = |&(h, d, s): &(u64, u32, u16), out: &mut Vec<u8>| {
+            out.extend_from_slice(&h.to_le_bytes()[..width]);
+            out.extend_from_slice(&d.to_le_bytes());
+            out.extend_from_slice(&s.to_le_bytes());
+        };
         let max = self.config.hash_config.max();
-        let per_worker = max / self.finder_workers as u64;
-        let mut at = 0;
-        for worker in 0..self.finder_workers {
-            let right =
-                if worker + 1 == self.finder_workers { max } else { (worker as u64 + 1) * per_worker };
-            let end = at + self.sigs[at..].partition_point(|s| s.0 <= right);
-            let mut bytes = Vec::with_capacity((end - at) * self.config.sig_size());
-            for &(h, d, s) in &self.sigs[at..end] {
-                bytes.extend_from_slice(&h.to_le_bytes()[..width]);
-                bytes.extend_from_slice(&d.to_le_bytes());
-                bytes.extend_from_slice(&s.to_le_bytes());
-            }
-            let path = format!("{worker:04}/{:05}.c4_sig", cx.task.rank);
-            let mut file = self.storage.create(&path)?;
-            file.write_all(&bytes).map_err(|e| Error::io(self.storage.resolve(&path), e))?;
-            cx.outputs.stage(file);
-            at = end;
-            if at >= self.sigs.len() {
-                break; // as DataTrove: no files for the workers after the last signature
-            }
-        }
+        write_finder_files(&*self.storage, cx, &self.sigs, |s| s.0, encode, self.finder_workers, max, max)?;
         Ok(())
     }
 }
@@ -259,17 +244,7 @@ struct SentenceFindSource {
 impl Source for SentenceFindSource {
     fn read(&mut self, cx: &mut SourceContext<'_>) -> Result<()> {
         let rank = cx.task.rank;
-        let all = self.input.list("", true)?;
-        if cx.task.world_size == 1 && all.iter().any(|f| f.ends_with(".c4_sig") && !f.starts_with("0000/")) {
-            return Err(Error::config(format!(
-                "{}: signatures for several finder workers, but 1 task: set tasks = finder_workers",
-                self.input.resolve("")
-            )));
-        }
-        let prefix = format!("{rank:04}/");
-        let mut files: Vec<String> =
-            all.into_iter().filter(|f| f.starts_with(&prefix) && f.ends_with(".c4_sig")).collect();
-        files.sort();
+        let files = finder_inputs(&*self.input, rank, cx.task.world_size)?;
         let width = self.config.hash_config.width();
         let size = self.config.sig_size();
         let decode = |r: &[u8]| {
