@@ -400,14 +400,7 @@ pub fn bench_io(args: &[String]) -> Result<()> {
         f.sort();
         f
     };
-    let done = std::fs::read_to_string(corpus.join("DONE"))?;
-    let text_bytes: f64 = done.split_whitespace().next().and_then(|t| t.parse().ok()).unwrap_or(0.0);
-    let docs: f64 = done
-        .split(", ")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0.0);
+    let (text_bytes, docs) = crate::fixtures::corpus_size(&corpus)?;
     let input_bytes: u64 = files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum();
     println!(
         "bench-io: {} files, {:.1} MB of text ({:.1} MB gzipped), {docs} documents; {tasks} tasks on {workers} workers; {} cores; best of {runs} runs",

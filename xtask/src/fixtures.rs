@@ -557,6 +557,19 @@ pub fn bench_corpus(sections: &[Section], min_mb: u64) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// (bytes of text, documents) of a benchmark corpus, from its `DONE` marker.
+pub fn corpus_size(dir: &Path) -> Result<(f64, f64)> {
+    let done = std::fs::read_to_string(dir.join("DONE"))?;
+    let text_bytes = done.split_whitespace().next().and_then(|t| t.parse().ok()).unwrap_or(0.0);
+    let docs = done
+        .split(", ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0.0);
+    Ok((text_bytes, docs))
+}
+
 /// The committed sample: every 3rd section, in 4 files (≈ 1 MB gzipped).
 fn write_sample_files(sections: &[Section]) -> Result<()> {
     let dir = root().join("fixtures/python-docs");

@@ -59,14 +59,7 @@ pub fn bench_tokens(args: &[String]) -> Result<()> {
     let (mb, tasks, runs) = (arg("--mb", 150) as u64, arg("--tasks", 2), arg("--runs", 1).max(1));
     let workers = tasks;
     let corpus = bench_corpus(&sections(&python_sources()?)?, mb)?;
-    let done = std::fs::read_to_string(corpus.join("DONE"))?;
-    let text_bytes: f64 = done.split_whitespace().next().and_then(|t| t.parse().ok()).unwrap_or(0.0);
-    let docs: f64 = done
-        .split(", ")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0.0);
+    let (text_bytes, docs) = crate::fixtures::corpus_size(&corpus)?;
     let python = datatrove_python()?;
     let model = for_tests()?;
     let tokenizer = gpt2_tokenizer_json(&python)?;

@@ -48,6 +48,24 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// The golden file `fixtures/golden/datatrove/{name}.json`.
+fn golden(name: &str) -> Value {
+    let path = root().join(format!("fixtures/golden/datatrove/{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The documents of every JSONL file below `dir` (relative path → documents), in order.
+fn jsonl_docs(dir: &Path) -> BTreeMap<String, Vec<Value>> {
+    files(dir)
+        .into_iter()
+        .map(|(k, v)| {
+            let docs =
+                String::from_utf8(v).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            (k, docs)
+        })
+        .collect()
+}
+
 fn sha1_hex(bytes: &[u8]) -> String {
     sha1_smol::Sha1::from(bytes).digest().to_string()
 }
@@ -74,10 +92,7 @@ fn signatures(d: &Path) {
 
 #[test]
 fn minhash_four_stages_equal_datatrove() {
-    let golden: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("fixtures/golden/datatrove/minhash.json")).unwrap(),
-    )
-    .unwrap();
+    let golden: Value = golden("minhash");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     signatures(d);
@@ -120,16 +135,9 @@ fn minhash_four_stages_equal_datatrove() {
          [[pipeline]]\ntype = \"jsonl_writer\"\noutput_folder = \"DIR/kept\"\ncompression = \"none\"\n",
     );
     let ids = |dir: &Path| -> BTreeMap<String, Vec<String>> {
-        files(dir)
+        jsonl_docs(dir)
             .into_iter()
-            .map(|(k, v)| {
-                let ids = String::from_utf8(v)
-                    .unwrap()
-                    .lines()
-                    .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_str().unwrap().to_string())
-                    .collect();
-                (k, ids)
-            })
+            .map(|(k, docs)| (k, docs.iter().map(|d| d["id"].as_str().unwrap().to_string()).collect()))
             .collect()
     };
     let kept = ids(&d.join("kept"));
@@ -181,22 +189,12 @@ fn a_truncated_signature_file_is_a_clear_error() {
 
 /// Kept documents of a jsonl output folder: (id, text digest, duplicate_count), in file order.
 fn kept_docs(dir: &Path) -> Vec<(String, String, i64)> {
-    files(dir)
+    jsonl_docs(dir)
         .into_values()
-        .flat_map(|v| {
-            String::from_utf8(v)
-                .unwrap()
-                .lines()
-                .map(|l| {
-                    let d: Value = serde_json::from_str(l).unwrap();
-                    let count = d["metadata"]["duplicate_count"].as_i64().unwrap_or(-1);
-                    (
-                        d["id"].as_str().unwrap().to_string(),
-                        sha1_hex(d["text"].as_str().unwrap().as_bytes()),
-                        count,
-                    )
-                })
-                .collect::<Vec<_>>()
+        .flatten()
+        .map(|d| {
+            let count = d["metadata"]["duplicate_count"].as_i64().unwrap_or(-1);
+            (d["id"].as_str().unwrap().to_string(), sha1_hex(d["text"].as_str().unwrap().as_bytes()), count)
         })
         .collect()
 }
@@ -207,10 +205,7 @@ fn kept_docs(dir: &Path) -> Vec<(String, String, i64)> {
 /// docs/decisions.md), and the same `duplicate_count` total.
 #[test]
 fn exact_dedup_keeps_the_texts_datatrove_keeps() {
-    let golden: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("fixtures/golden/datatrove/exact.json")).unwrap(),
-    )
-    .unwrap();
+    let golden: Value = golden("exact");
     let want = &golden["minhash-corpus"];
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -252,10 +247,7 @@ fn exact_dedup_keeps_the_texts_datatrove_keeps() {
 /// them here), `duplicate_count` on the kept ones, the 4 copies in the exclusion writer's output.
 #[test]
 fn example_5_removes_the_copies() {
-    let golden: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("fixtures/golden/datatrove/exact.json")).unwrap(),
-    )
-    .unwrap();
+    let golden: Value = golden("exact");
     let out = root().join("out/05_deduplication");
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(root().join("logs/05_deduplication"));
@@ -356,16 +348,12 @@ fn bloom_filter_drops_near_duplicates_only() {
 
 /// (id, SHA-1 of the text) of every document in a JSONL folder, per file.
 fn docs_by_file(dir: &Path) -> Value {
-    files(dir)
+    jsonl_docs(dir)
         .into_iter()
-        .map(|(k, v)| {
-            let docs: Vec<Value> = String::from_utf8(v)
-                .unwrap()
-                .lines()
-                .map(|l| {
-                    let d: Value = serde_json::from_str(l).unwrap();
-                    serde_json::json!([d["id"], sha1_hex(d["text"].as_str().unwrap().as_bytes())])
-                })
+        .map(|(k, docs)| {
+            let docs: Vec<Value> = docs
+                .iter()
+                .map(|d| serde_json::json!([d["id"], sha1_hex(d["text"].as_str().unwrap().as_bytes())]))
                 .collect();
             (k, Value::from(docs))
         })
@@ -379,10 +367,7 @@ fn docs_by_file(dir: &Path) -> Value {
 /// and changed ones with their spans marked).
 #[test]
 fn sentence_dedup_equals_datatrove() {
-    let golden: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("fixtures/golden/datatrove/sentence.json")).unwrap(),
-    )
-    .unwrap();
+    let golden: Value = golden("sentence");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     run(
