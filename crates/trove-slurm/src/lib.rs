@@ -54,6 +54,16 @@ fn max_array() -> i64 {
 fn all() -> String {
     "ALL".into()
 }
+/// The signals `requeue_signals` may name (without `SIG`).
+pub const REQUEUE_SIGNALS: &[&str] = &["HUP", "INT", "QUIT", "USR1", "USR2", "ALRM", "TERM"];
+
+/// `SIGUSR1` or `USR1` → `USR1`, if it is one of [`REQUEUE_SIGNALS`].
+pub fn requeue_signal_name(name: &str) -> Option<&'static str> {
+    let bare = name.trim().to_ascii_uppercase();
+    let bare = bare.strip_prefix("SIG").unwrap_or(&bare);
+    REQUEUE_SIGNALS.iter().copied().find(|s| *s == bare)
+}
+
 fn sigusr1() -> Option<Vec<String>> {
     Some(vec!["SIGUSR1".into()])
 }
@@ -135,7 +145,9 @@ pub struct SlurmExecutorConfig {
     /// Sleep up to this many seconds before a task starts.
     #[serde(default)]
     pub randomize_start_duration: u64,
-    /// Signals on which a task requeues itself.
+    /// Signals on which an array task requeues itself (`scontrol requeue $SLURM_JOB_ID`, exit 15), as
+    /// DataTrove's handler does: names from [`REQUEUE_SIGNALS`], with or without `SIG`. Slurm sends
+    /// one before a time limit with `sbatch_args = { signal = "USR1@90" }`, or `scancel --signal`.
     #[serde(default = "sigusr1")]
     pub requeue_signals: Option<Vec<String>>,
     /// `--mail-type` (used with `mail_user`).
@@ -209,6 +221,14 @@ impl SlurmExecutorConfig {
         }
         if self.max_array_size == 0 || self.max_array_size < -1 {
             problems.push("max_array_size must be positive, or -1 for no limit".into());
+        }
+        for name in self.requeue_signals.iter().flatten() {
+            if requeue_signal_name(name).is_none() {
+                problems.push(format!(
+                    "requeue_signals: unknown signal `{name}` (one of {})",
+                    REQUEUE_SIGNALS.join(", ")
+                ));
+            }
         }
         for (k, v) in self.directives(1, None).unwrap_or_default() {
             if let Err(e) = directive_value(&k, &v) {
@@ -459,6 +479,20 @@ srun -l -n 1 /opt/trove run --slurm-task /shared/p.toml
             assert!(render_array_script(&c, &l).is_err(), "{bad:?}");
             assert_eq!(c.check().len(), 1, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn requeue_signals_are_checked() {
+        assert_eq!(requeue_signal_name("SIGUSR1"), Some("USR1"));
+        assert_eq!(requeue_signal_name("term"), Some("TERM"));
+        assert_eq!(requeue_signal_name("SIGKILL"), None);
+        assert!(config(serde_json::json!({})).check().is_empty());
+        let bad = config(serde_json::json!({"requeue_signals": ["SIGUSR1", "SIGKILL"]}));
+        assert_eq!(
+            bad.check(),
+            ["requeue_signals: unknown signal `SIGKILL` (one of HUP, INT, QUIT, USR1, USR2, ALRM, TERM)"]
+        );
+        assert!(config(serde_json::json!({"requeue_signals": null})).check().is_empty());
     }
 
     #[test]

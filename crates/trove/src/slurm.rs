@@ -79,9 +79,55 @@ fn queued(job: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// DataTrove's requeue handler: on one of `requeue_signals`, ask Slurm to requeue this array task
+/// and exit 15. DataTrove requeues `$SLURM_JOB_ID`, which for an array's last task is the id of the
+/// whole array (Slurm gives the master's id to it), so every task of the array ran again; trove
+/// requeues `${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}`, this task only. Ranks finished
+/// before the signal keep their completion markers, and the rank cut short left only temporary
+/// files, so the requeued task runs exactly the ranks still missing.
+fn requeue_on_signals(config: &SlurmExecutorConfig) -> anyhow::Result<()> {
+    use signal_hook::consts::signal;
+    let mut numbers = Vec::new();
+    for name in config.requeue_signals.iter().flatten() {
+        let number = match trove::slurm::requeue_signal_name(name) {
+            Some("HUP") => signal::SIGHUP,
+            Some("INT") => signal::SIGINT,
+            Some("QUIT") => signal::SIGQUIT,
+            Some("USR1") => signal::SIGUSR1,
+            Some("USR2") => signal::SIGUSR2,
+            Some("ALRM") => signal::SIGALRM,
+            Some("TERM") => signal::SIGTERM,
+            _ => bail!("requeue_signals: unknown signal `{name}`"),
+        };
+        numbers.push(number);
+    }
+    if numbers.is_empty() {
+        return Ok(());
+    }
+    let mut signals = signal_hook::iterator::Signals::new(&numbers).context("installing requeue_signals")?;
+    std::thread::Builder::new().name("requeue-signals".into()).spawn(move || {
+        if let Some(number) = signals.forever().next() {
+            let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+            let job = match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID")) {
+                (Some(array), Some(task)) => format!("{array}_{task}"),
+                _ => var("SLURM_JOB_ID").unwrap_or_default(),
+            };
+            eprintln!("trove: received signal {number}; requeueing Slurm job {job} and exiting");
+            match std::process::Command::new("scontrol").args(["requeue", &job]).status() {
+                Ok(s) if s.success() => {}
+                Ok(s) => eprintln!("trove: `scontrol requeue {job}` failed ({s})"),
+                Err(e) => eprintln!("trove: cannot run `scontrol requeue {job}`: {e}"),
+            }
+            std::process::exit(15);
+        }
+    })?;
+    Ok(())
+}
+
 pub fn run(file: &Path, slurm_task: bool, wait: bool, batch_size: usize) -> anyhow::Result<ExitCode> {
     let config = load(file)?;
     if slurm_task {
+        requeue_on_signals(&config)?;
         let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok());
         let task = env("SLURM_ARRAY_TASK_ID")
             .context("--slurm-task runs inside a Slurm array task (no SLURM_ARRAY_TASK_ID)")?;

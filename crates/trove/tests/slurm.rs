@@ -1,7 +1,8 @@
 //! The Slurm executor on a real single-node Slurm cluster (`xtask/cluster/slurm-single-node.sh`, which
 //! `.ci/run` runs first): the same pipeline file submitted with `type = "slurm"` gives byte-identical
-//! output to the local executor, and a cancelled array task is completed by running the file again,
-//! which submits only the missing rank.
+//! output to the local executor (also with split arrays and several ranks per task), a cancelled or
+//! killed array task is completed by relaunching, which submits only the missing rank, and a signalled
+//! task requeues itself (`requeue_signals`).
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
 use std::path::{Path, PathBuf};
@@ -164,4 +165,174 @@ fn minhash_stages_on_slurm_equal_local() {
         );
         assert!(!a.is_empty() && a == b, "{sub} differs");
     }
+}
+
+/// Two ranks: rank 0 reads a small file, rank 1 a named pipe (`in/b.jsonl`), so it stays running,
+/// blocked in `open`, until the test writes the pipe with [`feed`].
+fn pipe_pipeline(d: &Path) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(d.join("in")).unwrap();
+    std::fs::write(
+        d.join("in/a.jsonl"),
+        "{\"id\":\"a0\",\"text\":\"first\"}\n{\"id\":\"a1\",\"text\":\"second\"}\n",
+    )
+    .unwrap();
+    let fifo = d.join("in/b.jsonl");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let file = d.join("requeue.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[executor]\ntype = \"slurm\"\ntasks = 2\ntime = \"00:05:00\"\npartition = \"debug\"\n\
+             cpus_per_task = 1\nmem_per_cpu_gb = 1\njob_name = \"trove-requeue\"\nlogging_dir = {:?}\n\n\
+             [[pipeline]]\ntype = \"jsonl_reader\"\ndata_folder = {:?}\n\n\
+             [[pipeline]]\ntype = \"jsonl_writer\"\noutput_folder = {:?}\ncompression = \"none\"\n",
+            d.join("logs").display().to_string(),
+            d.join("in").display().to_string(),
+            d.join("out").display().to_string(),
+        ),
+    )
+    .unwrap();
+    (file, fifo)
+}
+
+fn feed(fifo: &Path) {
+    let mut pipe = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+    std::io::Write::write_all(&mut pipe, b"{\"id\":\"b0\",\"text\":\"third\"}\n").unwrap();
+}
+
+/// `{name}: {documents}` for each output file.
+fn counted(dir: &Path) -> Vec<String> {
+    outputs(dir)
+        .into_iter()
+        .map(|(name, bytes)| format!("{name}: {}", String::from_utf8_lossy(&bytes).matches("\"id\"").count()))
+        .collect()
+}
+
+/// Runs `file` without waiting: (the array job, the stats merge job).
+fn submit(file: &Path) -> (String, String) {
+    let run = trove(&["run", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(run.status.success(), "{text}{}", String::from_utf8_lossy(&run.stderr));
+    let job = text.split("as job ").nth(1).unwrap().split(' ').next().unwrap().to_string();
+    let merge = text.split("stats merge: job ").nth(1).unwrap().split(')').next().unwrap().to_string();
+    (job, merge)
+}
+
+/// Whether `job` has left the queue.
+fn gone(job: &str) -> bool {
+    let q = Command::new("squeue").args(["-h", "-j", job]).output().unwrap();
+    String::from_utf8_lossy(&q.stdout).trim().is_empty()
+}
+
+fn wait_for(what: &str, ok: &dyn Fn() -> bool) {
+    for _ in 0..240 {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// `requeue_signals` (DataTrove's default, `SIGUSR1`): a running array task that receives the signal
+/// asks Slurm to requeue it and exits; the requeued task runs the rank again and the run ends complete.
+/// Rank 1 reads a named pipe, so it is still running (blocked in `open`) when the signal comes, and
+/// finishes once the test writes the pipe.
+#[test]
+fn a_signalled_task_requeues_itself() {
+    slurm_is_up();
+    let dir = tempfile::tempdir_in(root().join("target")).unwrap();
+    let d = dir.path();
+    let (file, fifo) = pipe_pipeline(d);
+    let (job, merge) = submit(&file);
+    let task = format!("{job}_1");
+    let show = |task: &str| {
+        let out = Command::new("scontrol").args(["show", "job", task]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Rank 1's task log exists once trove runs the rank, after the handler is installed.
+    wait_for("rank 1 to start", &|| d.join("logs/logs/task_00001.log").exists());
+    assert!(show(&task).contains("JobState=RUNNING"));
+    let signal = Command::new("scancel").args(["--signal=USR1", &task]).output().unwrap();
+    assert!(signal.status.success(), "{signal:?}");
+    wait_for("the requeue", &|| {
+        let s = show(&task);
+        s.contains("Restarts=1") && s.contains("JobState=PENDING")
+    });
+    // A requeued job waits about two minutes before it is eligible again; start it now.
+    let start = Command::new("scontrol").args(["update", &format!("JobId={task}"), "StartTime=now"]).output();
+    assert!(start.unwrap().status.success());
+    // The requeued rank opens the pipe again; feed it.
+    feed(&fifo);
+    wait_for("the stats merge job", &|| gone(&merge));
+    let status = trove(&["jobs", "status", d.join("logs").to_str().unwrap()]);
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stdout));
+    assert_eq!(counted(&d.join("out")), ["00000.jsonl: 2", "00001.jsonl: 1"]);
+    let stats = std::fs::read_to_string(d.join("logs/stats.json")).unwrap();
+    let docs = serde_json::from_str::<serde_json::Value>(&stats).unwrap()[0]["stats"]["documents"].clone();
+    assert_eq!(docs["total"], 3, "{stats}");
+    // The requeued run's Slurm log (Slurm truncates it on requeue).
+    let slurm_log = std::fs::read_to_string(d.join(format!("logs/slurm_logs/{job}_1.out"))).unwrap();
+    assert!(slurm_log.contains("rank 1: completed"), "{slurm_log}");
+    assert!(show(&task).contains("Restarts=1"));
+}
+
+/// `tasks_per_job` and `max_array_size` on the cluster: 4 ranks, 2 per array task, at most one task per
+/// array, so two arrays of one task each (the second started with `RUN_OFFSET`); the output equals the
+/// local executor's.
+#[test]
+fn split_arrays_with_several_ranks_per_task_equal_local() {
+    slurm_is_up();
+    let dir = tempfile::tempdir_in(root().join("target")).unwrap();
+    let local = pipeline(dir.path(), "local", "type = \"local\"\ntasks = 4");
+    assert!(trove(&["run", "--no-progress", local.to_str().unwrap()]).status.success());
+    let executor = SLURM.replace("workers = 1", "tasks_per_job = 2\nmax_array_size = 1");
+    let slurm = pipeline(dir.path(), "slurm", &executor);
+    let run = trove(&["run", "--wait", slurm.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{text}{}", String::from_utf8_lossy(&run.stderr));
+    // `as job 12, 13 (stats merge: ...)`: two arrays.
+    let jobs = text.split("as job ").nth(1).unwrap().split(" (").next().unwrap();
+    assert_eq!(jobs.split(", ").count(), 2, "{text}");
+    assert!(outputs(&dir.path().join("local-out")) == outputs(&dir.path().join("slurm-out")));
+    let logs = std::fs::read_dir(dir.path().join("slurm-logs/slurm_logs"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".out"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for rank in 0..4 {
+        assert!(logs.contains(&format!("rank {rank}: completed")), "{logs}");
+    }
+}
+
+/// A running array task killed with `scancel`: its rank leaves no output (temporary files only, which
+/// readers never list), `trove jobs status` names it, and `trove jobs relaunch` runs that rank alone.
+#[test]
+fn a_killed_running_task_is_completed_by_relaunch() {
+    slurm_is_up();
+    let dir = tempfile::tempdir_in(root().join("target")).unwrap();
+    let d = dir.path();
+    let (file, fifo) = pipe_pipeline(d);
+    let (job, merge) = submit(&file);
+    wait_for("rank 1 to start", &|| d.join("logs/logs/task_00001.log").exists());
+    let kill = Command::new("scancel").arg(format!("{job}_1")).output().unwrap();
+    assert!(kill.status.success(), "{kill:?}");
+    wait_for("the array and merge jobs to end", &|| gone(&job) && gone(&merge));
+    assert_eq!(counted(&d.join("out")), ["00000.jsonl: 2"]);
+    let status = trove(&["jobs", "status", d.join("logs").to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(1), "{said}");
+    assert!(said.contains("failed or never ran: [1]"), "{said}");
+    // `relaunch --wait` returns once rank 1 ran, which needs the pipe fed meanwhile.
+    let feeder = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || feed(&fifo))
+    };
+    let relaunch = trove(&["jobs", "relaunch", "--wait", file.to_str().unwrap()]);
+    feeder.join().unwrap();
+    let text = String::from_utf8_lossy(&relaunch.stdout);
+    assert!(relaunch.status.success() && text.contains("submitted 1 of 2 tasks"), "{text}");
+    assert_eq!(counted(&d.join("out")), ["00000.jsonl: 2", "00001.jsonl: 1"], "nothing lost or doubled");
 }
