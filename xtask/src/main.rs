@@ -7,12 +7,14 @@
 //!   (word-level F1), seed example 2's pipeline, the quality filters alone.
 //! - `cargo xtask golden-stats`: regenerates the DataTrove golden files under `fixtures/golden/`.
 //! - `cargo xtask golden-text`: regenerates the bundled spaCy rules and the golden word splits.
+//! - `cargo xtask golden-pdf`: regenerates the XGBoost models and the `xgboost` wheel's predictions.
 //! - `cargo xtask test`: fetches what the tests need into the cache, then runs `cargo test --workspace`.
 
 mod bench;
 mod cluster;
 mod dedup;
 mod fixtures;
+mod pdf;
 mod proc;
 mod tokens;
 mod web;
@@ -38,6 +40,7 @@ fn main() -> Result<()> {
         Some("cluster") => cluster::cluster(&args[1..]),
         Some("golden-stats") => bench::golden_stats(),
         Some("golden-text") => bench::golden_text(),
+        Some("golden-pdf") => pdf::golden_pdf(),
         Some("test") => {
             // The tests' cache (models that may not be committed), then the workspace tests.
             fixtures::for_tests()?;
@@ -61,13 +64,14 @@ fn main() -> Result<()> {
                  bench-web [--tasks N] [--runs N] trove vs DataTrove 0.10.1 on the debian-handbook crawl:\n  \
                                             extraction agreement, example 2's pipeline, quality filters\n  \
                  bench-tokens [--mb N] [--tasks N] [--runs N] trove vs DataTrove 0.10.1: GPT-2 tokenization\n  \
+                                            (.ds files) and example 4's four stats on the Python docs corpus\n  \
                  bench-dedup [--docs N] [--tasks N] MinHash, trove vs DataTrove 0.10.1, per stage, with precision\n  \
                                             and recall against known duplicates (default 1,000,000 documents)\n  \
-                                            (.ds files) and example 4's four stats on the Python docs corpus\n  \
                  cluster <file>... [-o DIR] [--trove PATH]  write the sbatch scripts of Slurm pipelines\n  \
                                             without submitting, and the single-node Slurm bring-up script\n  \
                  golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1\n  \
                  golden-text                regenerate the bundled spaCy rules and golden word splits\n  \
+                 golden-pdf                 regenerate the XGBoost test models and the xgboost wheel's predictions\n  \
                  test [ARGS]                fetch what the tests need, then cargo test --workspace [ARGS]"
             );
             bail!("unknown or missing command")

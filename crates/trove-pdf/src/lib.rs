@@ -1,5 +1,6 @@
 //! # trove-pdf
 //!
-//! Will own PDFs: PDF WARC and folder readers, the truncation filter, the XGBoost OCR router and the
-//! text route. Nothing is implemented yet (see the PDF issue).
+//! PDFs in trove pipelines: the XGBoost evaluator behind the OCR router ([`xgboost`]).
 #![deny(missing_docs)]
+
+pub mod xgboost;
