@@ -46,13 +46,14 @@ pub use folder::DataFolder;
 pub use jsonl::{JsonlReaderConfig, JsonlWriterConfig};
 #[cfg(feature = "parquet")]
 pub use parquet::{ParquetReaderConfig, ParquetWriterConfig};
-pub use warc::WarcReaderConfig;
+pub use warc::{PdfWarcReaderConfig, WarcReaderConfig};
 
 /// Registers this crate's steps.
 pub fn register(registry: &mut trove_core::Registry) {
     #[cfg(feature = "s3")]
     trove_core::storage::register_scheme("s3", s3::open);
     registry.register::<JsonlReaderConfig>().register::<JsonlWriterConfig>().register::<WarcReaderConfig>();
+    registry.register::<PdfWarcReaderConfig>();
     #[cfg(feature = "parquet")]
     registry.register::<ParquetReaderConfig>().register::<ParquetWriterConfig>();
 }

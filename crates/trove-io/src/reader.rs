@@ -153,10 +153,12 @@ impl<'a> ReadState<'a> {
     }
 
     /// DataTrove's default adapter: text and id from their keys, `metadata` (a map, a JSON string, or
-    /// anything else under `metadata`) followed by every remaining key; empty texts are dropped.
+    /// anything else under `metadata`) followed by every remaining key; documents without text are
+    /// dropped unless they carry media (a PDF before extraction has no text yet).
     fn adapt(&mut self, record: Record, file: &str, index: u64) -> Option<Document> {
         let text = match record.text {
             Some(t) if !t.is_empty() => t,
+            t if !record.media.is_empty() => t.unwrap_or_default(),
             _ => {
                 if !self.warned_empty {
                     self.warned_empty = true;

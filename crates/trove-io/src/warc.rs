@@ -15,7 +15,7 @@ use crate::reader::{reader_name, Flow, ReadState, ReaderOptions, Record};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Read;
-use trove_core::{BuildContext, Metadata, Result, Source, SourceContext, Stage, StepConfig};
+use trove_core::{BuildContext, Media, Metadata, Result, Source, SourceContext, Stage, StepConfig};
 
 fn infer() -> Option<String> {
     Some("infer".into())
@@ -119,7 +119,7 @@ impl StepConfig for WarcReaderConfig {
 
     fn build(&self, _cx: &BuildContext<'_>) -> Result<Stage> {
         crate::Compression::resolve(self.compression.as_deref(), "")?;
-        Ok(Stage::source(reader_name("🕷 Warc"), WarcReader { config: self.clone() }))
+        Ok(Stage::source(reader_name("🕷 Warc"), WarcReader { config: self.clone(), pdf: false }))
     }
 
     fn check(&self, problems: &mut Vec<String>) {
@@ -130,9 +130,32 @@ impl StepConfig for WarcReaderConfig {
     }
 }
 
-/// The runtime WARC reader.
+/// `pdf_warc_reader`: one document per PDF in a crawl (FinePDFs' first stage). A `response` record is a
+/// PDF when its `WARC-Identified-Payload-Type` or its HTTP `Content-Type` is `application/pdf`, or its
+/// URL's path ends in `.pdf`. The HTTP body goes to `media[0]` (type document, bytes kept); the text is
+/// empty; metadata has `url`, `date`, `content_type` (declared), `content_length` (bytes of the body)
+/// and `is_truncated` (the record has `WARC-Truncated`). Same parameters as `warc_reader`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PdfWarcReaderConfig(pub WarcReaderConfig);
+
+impl StepConfig for PdfWarcReaderConfig {
+    const TYPE: &'static str = "pdf_warc_reader";
+
+    fn build(&self, _cx: &BuildContext<'_>) -> Result<Stage> {
+        crate::Compression::resolve(self.0.compression.as_deref(), "")?;
+        Ok(Stage::source(reader_name("🕷 PDF Warc"), WarcReader { config: self.0.clone(), pdf: true }))
+    }
+
+    fn check(&self, problems: &mut Vec<String>) {
+        self.0.check(problems);
+    }
+}
+
+/// The runtime WARC reader (HTML, or PDF for `pdf_warc_reader`).
 pub struct WarcReader {
     config: WarcReaderConfig,
+    pdf: bool,
 }
 
 impl Source for WarcReader {
@@ -172,7 +195,12 @@ impl Source for WarcReader {
                 };
                 let this = index;
                 index += 1;
-                let Some(record) = document_record(&raw, &self.config) else { continue };
+                let record = if self.pdf {
+                    pdf_record(&raw, &self.config)
+                } else {
+                    document_record(&raw, &self.config)
+                };
+                let Some(record) = record else { continue };
                 if state.offer(cx, record, file, this)? == Flow::Stop {
                     break;
                 }
@@ -406,15 +434,7 @@ fn document_record(raw: &RawRecord, config: &WarcReaderConfig) -> Option<Record>
     }
     let text = decode(&payload)?;
     let id = raw.header("WARC-Record-ID")?.to_string();
-    let mut url = raw.header("WARC-Target-URI").map(str::to_string);
-    if let Some(u) = &mut url {
-        if u.starts_with('<') && u.ends_with('>') && u.len() >= 2 {
-            *u = u[1..u.len() - 1].to_string();
-        }
-        if u.contains(' ') {
-            *u = u.replace(' ', "%20");
-        }
-    }
+    let url = target_uri(raw);
     // DataTrove builds {"text", "id", "url", "date"} and runs its adapter with text_key and id_key.
     let mut fields = serde_json::Map::new();
     fields.insert("text".into(), Value::String(text));
@@ -427,6 +447,79 @@ fn document_record(raw: &RawRecord, config: &WarcReaderConfig) -> Option<Record>
     };
     let id = fields.shift_remove(&config.id_key).and_then(crate::reader::id_from_value);
     Some(Record { text, id, media: Vec::new(), metadata: None, rest: fields })
+}
+
+/// A PDF response record as a document (see [`PdfWarcReaderConfig`]).
+fn pdf_record(raw: &RawRecord, config: &WarcReaderConfig) -> Option<Record> {
+    if raw.header("WARC-Type")? != "response" {
+        return None;
+    }
+    let is_pdf =
+        |mime: &str| mime.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/pdf"));
+    let declared = http_header(raw, "content-type");
+    let url = target_uri(raw);
+    let by_url = url.as_deref().is_some_and(|u| {
+        let path = u.split(['?', '#']).next().unwrap_or(u);
+        path.len() >= 4 && path[path.len() - 4..].eq_ignore_ascii_case(".pdf")
+    });
+    let identified = raw.header("WARC-Identified-Payload-Type").is_some_and(is_pdf);
+    if !(identified || declared.as_deref().is_some_and(is_pdf) || by_url) {
+        return None;
+    }
+    let bytes = payload(raw, false);
+    let id = raw.header("WARC-Record-ID")?.to_string();
+    let mut fields = serde_json::Map::new();
+    fields.insert("text".into(), Value::String(String::new()));
+    fields.insert("id".into(), Value::String(id.clone()));
+    fields.insert("url".into(), url.clone().map_or(Value::Null, Value::String));
+    fields.insert("date".into(), raw.header("WARC-Date").map_or(Value::Null, |d| Value::String(d.into())));
+    fields.insert("content_type".into(), declared.map_or(Value::Null, Value::String));
+    fields.insert("content_length".into(), Value::from(bytes.len()));
+    fields.insert("is_truncated".into(), Value::Bool(raw.header("WARC-Truncated").is_some()));
+    let text = match fields.shift_remove(&config.text_key) {
+        Some(Value::String(t)) => Some(t),
+        _ => None,
+    };
+    let id_value = fields.shift_remove(&config.id_key).and_then(crate::reader::id_from_value);
+    let media = Media {
+        id,
+        media_type: trove_core::document::media_type::DOCUMENT,
+        url: url.unwrap_or_default(),
+        alt: None,
+        path: None,
+        offset: None,
+        length: Some(bytes.len() as i64),
+        media_bytes: Some(bytes),
+        metadata: Default::default(),
+    };
+    Some(Record { text, id: id_value, media: vec![media], metadata: None, rest: fields })
+}
+
+/// `WARC-Target-URI` without angle brackets, spaces escaped.
+fn target_uri(raw: &RawRecord) -> Option<String> {
+    let mut u = raw.header("WARC-Target-URI")?.to_string();
+    if u.starts_with('<') && u.ends_with('>') && u.len() >= 2 {
+        u = u[1..u.len() - 1].to_string();
+    }
+    if u.contains(' ') {
+        u = u.replace(' ', "%20");
+    }
+    Some(u)
+}
+
+/// A header of the HTTP response in the record's block (name in lower case).
+fn http_header(raw: &RawRecord, name: &str) -> Option<String> {
+    let block = &raw.block;
+    if !block.starts_with(b"HTTP/") {
+        return None;
+    }
+    let end = memchr::memmem::find(block, b"\r\n\r\n").or_else(|| memchr::memmem::find(block, b"\n\n"))?;
+    let head = String::from_utf8_lossy(&block[..end]);
+    head.lines().skip(1).find_map(|l| {
+        l.split_once(':')
+            .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+    })
 }
 
 /// The payload: the block without its HTTP status line and headers (responses), with chunked transfer

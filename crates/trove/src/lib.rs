@@ -29,6 +29,7 @@ pub use trove_dedup as dedup;
 pub use trove_extract as extract;
 pub use trove_filters as filters;
 pub use trove_io as io;
+pub use trove_pdf as pdf;
 pub use trove_slurm as slurm;
 pub use trove_tokenize as tokenize;
 
@@ -43,6 +44,7 @@ pub fn registry() -> Arc<core::Registry> {
             trove_extract::register(&mut r);
             trove_tokenize::register(&mut r);
             trove_dedup::register(&mut r);
+            trove_pdf::register(&mut r);
             Arc::new(r)
         })
         .clone()

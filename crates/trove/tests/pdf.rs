@@ -1,0 +1,144 @@
+//! The PDF stages on the seed's real Common Crawl PDFs (`fixtures/pdf/seed/samples`): a crawl-layout
+//! WARC of them read with `pdf_warc_reader`, the truncation filter's reasons, and the bytes handed from
+//! one stage to the next through JSONL (`save_media_bytes`) unchanged.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
+
+use flate2::write::GzEncoder;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use trove::core::{LocalExecutor, LocalExecutorConfig};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn samples() -> PathBuf {
+    root().join("fixtures/pdf/seed/samples")
+}
+
+/// One gzip member per record, as Common Crawl stores them: an HTTP response with `body`.
+fn record(out: &mut Vec<u8>, id: &str, url: &str, content_type: &str, body: &[u8], extra: &str) {
+    let mut block =
+        format!("HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n", body.len())
+            .into_bytes();
+    block.extend_from_slice(body);
+    let head = format!(
+        "WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:{id}>\r\nWARC-Date: 2018-04-20T08:14:00Z\r\n\
+         WARC-Target-URI: {url}\r\nContent-Type: application/http; msgtype=response\r\n{extra}Content-Length: {}\r\n\r\n",
+        block.len()
+    );
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(head.as_bytes()).unwrap();
+    gz.write_all(&block).unwrap();
+    gz.write_all(b"\r\n\r\n").unwrap();
+    out.extend(gz.finish().unwrap());
+}
+
+fn run(dir: &Path, name: &str, toml: &str) -> trove::core::RunReport {
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, toml).unwrap();
+    let config = LocalExecutorConfig {
+        logging_dir: Some(dir.join(format!("logs-{name}")).display().to_string()),
+        ..Default::default()
+    };
+    LocalExecutor::from_pipeline_file(&file, trove::registry(), config).unwrap().run().unwrap()
+}
+
+fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn pdfs_from_a_crawl_survive_two_stages_byte_for_byte() {
+    let dir = tempfile::tempdir_in(root().join("target")).unwrap();
+    let d = dir.path();
+    let names = ["high_ocr_01", "low_ocr_03", "very_low_ocr_05", "medium_ocr_03"];
+    let mut warc = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let bytes = std::fs::read(samples().join(format!("{name}.pdf"))).unwrap();
+        // The 1 MiB samples were cut by the crawler, which says so.
+        let extra = if bytes.len() == 1 << 20 { "WARC-Truncated: length\r\n" } else { "" };
+        let (url, ctype) = match i {
+            0 => (format!("http://example.com/{name}.pdf"), "application/octet-stream"), // by URL
+            1 => (format!("http://example.com/get?id={name}"), "application/pdf"),       // by Content-Type
+            _ => (format!("http://example.com/{name}.PDF?x=1"), "application/pdf; qs=1"),
+        };
+        record(&mut warc, &format!("{i:08}-0000-0000-0000-000000000000"), &url, ctype, &bytes, extra);
+    }
+    record(&mut warc, "html", "http://example.com/page.html", "text/html", b"<html><p>no pdf</p></html>", "");
+    // A tiny "PDF" that is an error page, and one with no header.
+    record(&mut warc, "small", "http://example.com/small.pdf", "application/pdf", b"%PDF-1.4 tiny", "");
+    record(&mut warc, "nohdr", "http://example.com/x.pdf", "application/pdf", &[b'x'; 5000], "");
+    std::fs::create_dir_all(d.join("crawl")).unwrap();
+    std::fs::write(d.join("crawl/pdfs.warc.gz"), &warc).unwrap();
+    let p = |s: &str| d.join(s).display().to_string();
+    let report = run(
+        d,
+        "stage1",
+        &format!(
+            "[[pipeline]]\ntype = \"pdf_warc_reader\"\ndata_folder = {:?}\n\n\
+             [[pipeline]]\ntype = \"pdf_truncation_filter\"\naction = \"mark_for_refetch\"\n\n\
+             [[pipeline]]\ntype = \"jsonl_writer\"\noutput_folder = {:?}\ncompression = \"none\"\nsave_media_bytes = true\n",
+            p("crawl"),
+            p("stage1")
+        ),
+    );
+    assert!(d.join("stage1/00000.jsonl").exists(), "{:?}", report.stats);
+    let docs = read_jsonl(&d.join("stage1/00000.jsonl"));
+    assert_eq!(docs.len(), 6, "the HTML record is not a PDF");
+    let reasons: Vec<String> =
+        docs.iter().map(|d| d["metadata"]["truncation_reasons"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(
+        reasons,
+        ["warc_truncated;exact_1mib", "", "", "warc_truncated;exact_1mib", "too_small", "no_pdf_header"]
+    );
+    assert_eq!(docs[0]["metadata"]["url"], "http://example.com/high_ocr_01.pdf");
+    assert_eq!(docs[0]["metadata"]["needs_refetch"], true);
+    assert_eq!(docs[1]["metadata"]["is_truncated"], false);
+    assert_eq!(docs[1]["metadata"]["content_length"], 107_287);
+    assert_eq!(docs[1]["id"], "<urn:uuid:00000001-0000-0000-0000-000000000000>");
+    // Stage 2 reads them back and writes them again: the bytes are the sample files'.
+    run(
+        d,
+        "stage2",
+        &format!(
+            "[[pipeline]]\ntype = \"jsonl_reader\"\ndata_folder = {:?}\n\n\
+             [[pipeline]]\ntype = \"pdf_truncation_filter\"\n\n\
+             [[pipeline]]\ntype = \"jsonl_writer\"\noutput_folder = {:?}\ncompression = \"none\"\nsave_media_bytes = true\n",
+            p("stage1"),
+            p("stage2")
+        ),
+    );
+    let kept = read_jsonl(&d.join("stage2/00000.jsonl"));
+    assert_eq!(kept.len(), 2, "exclude drops the four truncated ones");
+    use base64::Engine as _;
+    for (doc, name) in kept.iter().zip(["low_ocr_03", "very_low_ocr_05"]) {
+        let b64 = doc["media"][0]["media_bytes"].as_str().unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        assert!(bytes == std::fs::read(samples().join(format!("{name}.pdf"))).unwrap(), "{name} changed");
+    }
+}
+
+#[test]
+fn pdf_reader_reads_a_folder_of_pdfs() {
+    let dir = tempfile::tempdir_in(root().join("target")).unwrap();
+    let d = dir.path();
+    let p = |s: &str| d.join(s).display().to_string();
+    let report = run(
+        d,
+        "folder",
+        &format!(
+            "[[pipeline]]\ntype = \"pdf_reader\"\ndata_folder = {:?}\nmax_size_bytes = 1000000\n\n\
+             [[pipeline]]\ntype = \"pdf_truncation_filter\"\n\n\
+             [[pipeline]]\ntype = \"jsonl_writer\"\noutput_folder = {:?}\ncompression = \"none\"\n",
+            samples().display().to_string(),
+            p("out")
+        ),
+    );
+    let docs = read_jsonl(&d.join("out/00000.jsonl"));
+    // 25 samples, three of them 1 MiB (over max_size_bytes); none of the rest is truncated.
+    assert_eq!(docs.len(), 22);
+    assert_eq!(docs[0]["id"], "high_ocr_02");
+    let reader = &report.stats.steps[0];
+    assert_eq!(reader.stats.get("too_large").map(|m| m.total), Some(3.0), "{reader:?}");
+}
