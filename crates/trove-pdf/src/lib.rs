@@ -1,18 +1,25 @@
 //! # trove-pdf
 //!
-//! PDFs in trove pipelines (FinePDFs): `pdf_reader` (a folder of PDFs), `pdf_truncation_filter`, and
-//! the XGBoost evaluator behind the OCR router ([`xgboost`]). PDFs from a crawl come from trove-io's
+//! PDFs in trove pipelines (FinePDFs): `pdf_reader` (a folder of PDFs), `pdf_truncation_filter`,
+//! `pdf_router` (the OCR router: [`features`] computed with lopdf, scored by the [`xgboost`]
+//! evaluator). PDFs from a crawl come from trove-io's
 //! `pdf_warc_reader`; both put the bytes in `media[0]`.
 #![deny(missing_docs)]
 
+pub mod features;
 pub mod reader;
+pub mod router;
 pub mod truncation;
 pub mod xgboost;
 
 pub use reader::PdfReaderConfig;
+pub use router::PdfRouterConfig;
 pub use truncation::PdfTruncationFilterConfig;
 
 /// Registers this crate's steps.
 pub fn register(registry: &mut trove_core::Registry) {
-    registry.register::<PdfReaderConfig>().register::<PdfTruncationFilterConfig>();
+    registry
+        .register::<PdfReaderConfig>()
+        .register::<PdfTruncationFilterConfig>()
+        .register::<PdfRouterConfig>();
 }
