@@ -3,16 +3,20 @@
 //!
 //! The seed computed them with PyMuPDF; here a small content-stream interpreter follows the graphics
 //! state (`q`/`Q`/`cm`), text state and showing operators, image and form XObjects and path painting:
-//! - a *text box* is one text-showing operation (PyMuPDF's text-trace span); its box spans the glyph
-//!   advances (font `Widths`) and the font's ascent to descent, mapped to page space; *hidden* text is
-//!   render mode 3 or fill opacity 0;
+//! - a *text box* is a MuPDF span: consecutive glyphs with the same font, size and skew, until a state
+//!   change flushes the text; its box is the union of the glyph boxes (font `Widths` for advances,
+//!   ascent to descent for height) in page space; *hidden* text is render mode 3 or fill opacity 0;
+//! - fonts are those named in the page's (and its forms') resources, used or not, as `get_fonts` does;
 //! - a glyph is *garbled* (PyMuPDF's U+FFFD) when its font has no `ToUnicode` and no simple encoding:
 //!   composite (Type0) fonts without `ToUnicode`;
 //! - images are placements of image XObjects (`Do`, also inside forms); a *junk* image is one on every
 //!   sampled page (≥ 50%, at least 3) when at least 3 pages are sampled; strips of images spanning 90%
 //!   of the page are merged (offset 5, gap 2) before areas are summed;
-//! - a *vector graphics object* is one painted path; *strokes* are its line and curve segments plus one
-//!   for a stroked path.
+//! - a *vector graphics object* is one painted path (a stroke of the path just filled joins it, as in
+//!   PyMuPDF); *strokes* are its line and curve segments plus one for a stroked path;
+//! - a page object lost to truncation is an empty 612 × 792 page, as MuPDF loads it.
+//!
+//! `crates/trove-pdf/tests/router.rs` compares these with PyMuPDF's on the seed's samples.
 //!
 //! Page sampling is seeded: the same bytes and seed give the same pages (the seed's was not).
 
@@ -544,9 +548,41 @@ struct PageScan {
     images: Vec<(ObjectId, [f64; 4])>,
     strokes: usize,
     paths: usize,
+    span: Option<Span>,
+    /// The last painted path's segments, when it was filled and not stroked (a stroke of the same
+    /// path right after joins it, as PyMuPDF joins them into one `fs` path).
+    last_fill: Option<Vec<u64>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct SpanKey {
+    font: Option<ObjectId>,
+    hidden: bool,
+    linear: [i64; 4],
+}
+
+#[derive(Debug, Clone)]
+struct Span {
+    key: SpanKey,
+    glyphs: usize,
+    bbox: [f64; 4],
+}
+
+fn union(a: &[f64; 4], b: &[f64; 4]) -> [f64; 4] {
+    [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
 }
 
 impl PageScan {
+    /// Ends the current text span: one text box.
+    fn flush_span(&mut self) {
+        if let Some(span) = self.span.take() {
+            let slot = &mut self.text[usize::from(span.key.hidden)];
+            slot.0 += span.glyphs;
+            slot.1 += 1;
+            slot.2 += area(&span.bbox);
+        }
+    }
+
     fn features(&self, junk: &HashSet<ObjectId>) -> PageFeatures {
         let [(chars, boxes, text_area), (h_chars, h_boxes, h_area)] = self.text;
         let mut rects: Vec<[f64; 4]> = self
@@ -582,7 +618,7 @@ impl PageScan {
 
 /// The seed's strip merge: dedupe boxes, sort by (y0, x0), merge a full-width box into the previous one
 /// when aligned within 5 and the vertical gap is at most 2 (full-height boxes likewise horizontally).
-fn merge_strips(rects: &mut Vec<[f64; 4]>, width: f64, height: f64) -> Vec<[f64; 4]> {
+pub fn merge_strips(rects: &mut Vec<[f64; 4]>, width: f64, height: f64) -> Vec<[f64; 4]> {
     let mut seen = HashSet::new();
     rects.retain(|r| seen.insert(r.map(f64::to_bits)));
     rects.sort_by(|a, b| a[1].total_cmp(&b[1]).then(a[0].total_cmp(&b[0])));
@@ -702,6 +738,7 @@ impl<'a> Interpreter<'a> {
             resources.or_else(|| inherited(doc, page_dict, b"Resources").and_then(|o| deref_dict(doc, o)));
         let mut ops = 0usize;
         self.run(&content, Res { dict: resources, parent: None }, GState::default(), &mut scan, &mut ops, 0);
+        scan.flush_span();
         Some(scan)
     }
 
@@ -728,18 +765,64 @@ impl<'a> Interpreter<'a> {
         ops: &mut usize,
         depth: usize,
     ) {
+        // PyMuPDF's `get_fonts` lists the fonts in the resources, used or not.
+        if let Some(fonts) = res.dict.and_then(|d| d.get(b"Font").ok()).and_then(|o| deref_dict(self.doc, o))
+        {
+            for (key, font) in fonts.iter() {
+                let name = deref_dict(self.doc, font)
+                    .and_then(|d| d.get(b"BaseFont").ok())
+                    .and_then(|o| deref(self.doc, o).as_name().ok())
+                    .map(|n| String::from_utf8_lossy(n).into_owned());
+                scan.fonts.insert(name.unwrap_or_else(|| String::from_utf8_lossy(key).into_owned()));
+            }
+        }
         let Ok(parsed) = lopdf::content::Content::decode(content) else { return };
         let mut stack: Vec<GState> = Vec::new();
         let mut gs = initial;
         let (mut tm, mut tlm) = (IDENTITY, IDENTITY);
         let mut path_segments = 0usize;
-        let mut path_open = false;
+        let mut path: Vec<u64> = Vec::new();
         for op in &parsed.operations {
             *ops += 1;
             if *ops > self.budget.max_operations || (*ops % 4096 == 0 && Instant::now() > self.deadline) {
-                return;
+                break;
             }
             let f = |i: usize| op.operands.get(i).and_then(number).unwrap_or(0.0);
+            // What ends a run of text in MuPDF: the text object, state and colour changes, other drawing.
+            if matches!(
+                op.operator.as_str(),
+                "ET" | "q"
+                    | "Q"
+                    | "cm"
+                    | "gs"
+                    | "Do"
+                    | "Tr"
+                    | "rg"
+                    | "RG"
+                    | "g"
+                    | "G"
+                    | "k"
+                    | "K"
+                    | "sc"
+                    | "SC"
+                    | "scn"
+                    | "SCN"
+                    | "cs"
+                    | "CS"
+                    | "S"
+                    | "s"
+                    | "f"
+                    | "F"
+                    | "f*"
+                    | "B"
+                    | "B*"
+                    | "b"
+                    | "b*"
+                    | "BI"
+                    | "sh"
+            ) {
+                scan.flush_span();
+            }
             match op.operator.as_str() {
                 "q" if stack.len() < 256 => stack.push(gs.clone()),
                 "Q" => {
@@ -852,34 +935,47 @@ impl<'a> Interpreter<'a> {
                         self.run(&data, inner_res, inner, scan, ops, depth + 1);
                     }
                 }
-                "m" => path_open = true,
-                "l" | "c" | "v" | "y" => {
-                    path_open = true;
-                    path_segments += 1;
+                "m" | "l" | "c" | "v" | "y" | "re" | "h" => {
+                    if matches!(op.operator.as_str(), "l" | "c" | "v" | "y") {
+                        path_segments += 1;
+                    }
+                    // The path's shape, to recognise a stroke of the path just filled.
+                    path.push(
+                        fnv(op.operator.as_bytes())
+                            ^ op.operands
+                                .iter()
+                                .filter_map(number)
+                                .fold(0u64, |h, v| (h ^ v.to_bits()).wrapping_mul(0x100_0000_01b3)),
+                    );
                 }
-                "re" => path_open = true,
                 "S" | "s" | "f" | "F" | "f*" | "B" | "B*" | "b" | "b*" => {
-                    if path_open {
-                        scan.paths += 1;
-                        scan.strokes += path_segments;
+                    if !path.is_empty() {
                         let stroked = matches!(op.operator.as_str(), "S" | "s" | "B" | "B*" | "b" | "b*");
+                        let filled = !matches!(op.operator.as_str(), "S" | "s");
+                        let joins = stroked && !filled && scan.last_fill.as_ref() == Some(&path);
+                        if !joins {
+                            scan.paths += 1;
+                            scan.strokes += path_segments;
+                        }
                         if stroked && gs.stroke_alpha > 0.0 {
                             scan.strokes += 1;
                         }
+                        scan.last_fill =
+                            if filled && !stroked { Some(std::mem::take(&mut path)) } else { None };
                     }
                     path_segments = 0;
-                    path_open = false;
+                    path.clear();
                 }
                 "n" => {
                     path_segments = 0;
-                    path_open = false;
+                    path.clear();
                 }
                 _ => {}
             }
         }
     }
 
-    /// One text-showing operation: a text box, its glyphs and its advance.
+    /// One text-showing operation: its glyphs join the current span (or start one) and it advances.
     fn show(&mut self, op: &lopdf::content::Operation, gs: &GState, tm: &mut Matrix, scan: &mut PageScan) {
         let Some(font) = gs.font.and_then(|id| self.fonts.get(&id)) else { return };
         let mut glyphs = 0usize;
@@ -932,10 +1028,23 @@ impl<'a> Interpreter<'a> {
         let m = mul(tm, &gs.ctm);
         let b = bbox(&m, 0.0, gs.rise + font.descent * gs.size, advance, gs.rise + font.ascent * gs.size);
         let hidden = gs.render == 3 || gs.fill_alpha == 0.0;
-        let slot = &mut scan.text[usize::from(hidden)];
-        slot.0 += glyphs;
-        slot.1 += 1;
-        slot.2 += area(&b);
+        // MuPDF's span: glyphs in a row with the same font, rendering and size/skew (the linear part of
+        // the text rendering matrix), until the text is flushed.
+        let key = SpanKey {
+            font: gs.font,
+            hidden,
+            linear: [m[0], m[1], m[2], m[3]].map(|v| (v * gs.size * 1000.0).round() as i64),
+        };
+        match &mut scan.span {
+            Some(span) if span.key == key => {
+                span.glyphs += glyphs;
+                span.bbox = union(&span.bbox, &b);
+            }
+            _ => {
+                scan.flush_span();
+                scan.span = Some(Span { key, glyphs, bbox: b });
+            }
+        }
         scan.glyphs += glyphs;
         if !font.unicode {
             scan.garbled += glyphs;
