@@ -31,6 +31,7 @@ pub fn for_tests() -> Result<PathBuf> {
     gpt2()?;
     llama3()?;
     moto_server()?;
+    crate::pdf::pdf_crawl()?;
     let model = cache().join("lid/lid.176.ftz");
     if model.is_file() {
         return Ok(model);

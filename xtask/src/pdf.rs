@@ -44,3 +44,106 @@ pub fn golden_pdf() -> Result<()> {
     eprintln!("golden-pdf: wrote fixtures/golden/xgboost/ and fixtures/golden/pdf/");
     Ok(())
 }
+
+/// One WARC response record, gzipped on its own (Common Crawl's layout).
+fn warc_record(out: &mut Vec<u8>, headers: &[(&str, String)], http_type: &str, body: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let mut block =
+        format!("HTTP/1.1 200 OK\r\nContent-Type: {http_type}\r\nContent-Length: {}\r\n\r\n", body.len())
+            .into_bytes();
+    block.extend_from_slice(body);
+    let mut head = String::from("WARC/1.0\r\nWARC-Type: response\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Type: application/http; msgtype=response\r\nContent-Length: {}\r\n\r\n",
+        block.len()
+    ));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(head.as_bytes())?;
+    gz.write_all(&block)?;
+    gz.write_all(b"\r\n\r\n")?;
+    out.extend(gz.finish()?);
+    Ok(())
+}
+
+/// `fixtures/cache/pdf-crawl/`: the seed's 25 Common Crawl PDFs (with their record ids, URLs and
+/// `WARC-Truncated` for the ones the crawler cut at 1 MiB) and pypdf 7.1.0's test PDFs (from its
+/// sdist) packed into a WARC the way a crawler stores them, plus two HTML pages the PDF reader skips.
+/// Example 08 reads it. Returns the folder.
+pub fn pdf_crawl() -> Result<std::path::PathBuf> {
+    let dir = crate::fixtures::cache().join("pdf-crawl");
+    let warc = dir.join("CC-MAIN-finepdfs-sample.warc.gz");
+    if warc.is_file() {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(&dir)?;
+    let samples = root().join("fixtures/pdf/seed/samples");
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(samples.join("sample_info.json"))?)?;
+    let mut out = Vec::new();
+    let date = |i: usize| format!("2018-04-20T08:{:02}:{:02}Z", i / 60 % 60, i % 60);
+    let mut n = 0;
+    for bucket in info.as_array().into_iter().flatten() {
+        for s in bucket["info"].as_array().into_iter().flatten() {
+            let name = s["saved_filename"].as_str().unwrap_or_default();
+            let body = std::fs::read(samples.join(name))?;
+            let mut headers = vec![
+                ("WARC-Record-ID", s["id"].as_str().unwrap_or_default().to_string()),
+                ("WARC-Date", date(n)),
+                ("WARC-Target-URI", s["url"].as_str().unwrap_or_default().to_string()),
+                ("WARC-Identified-Payload-Type", "application/pdf".to_string()),
+            ];
+            if s["is_truncated"].as_bool() == Some(true) {
+                headers.push(("WARC-Truncated", "length".to_string()));
+            }
+            warc_record(&mut out, &headers, "application/pdf", &body)?;
+            n += 1;
+            if n % 10 == 0 {
+                let page = format!("<html><body><p>Index page {n}: see the PDFs.</p></body></html>");
+                let headers = [
+                    ("WARC-Record-ID", format!("<urn:uuid:00000000-0000-4000-8000-{n:012}>")),
+                    ("WARC-Date", date(n)),
+                    ("WARC-Target-URI", format!("http://example.org/index{n}.html")),
+                ];
+                warc_record(&mut out, &headers, "text/html; charset=utf-8", page.as_bytes())?;
+            }
+        }
+    }
+    // pypdf's test PDFs: text, forms, encrypted, multilingual (issue-604.pdf stays out, see DATA.md).
+    let dl = crate::fixtures::cache().join("pip");
+    std::fs::create_dir_all(&dl)?;
+    let sdist = dl.join("pypdf-7.1.0.tar.gz");
+    if !sdist.is_file() {
+        run(Command::new("python3")
+            .args(["-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:", "pypdf==7.1.0", "-d"])
+            .arg(&dl))?;
+    }
+    let unpacked = crate::fixtures::cache().join("pypdf-7.1.0");
+    if !unpacked.is_dir() {
+        run(Command::new("tar").arg("xzf").arg(&sdist).arg("-C").arg(crate::fixtures::cache()))?;
+    }
+    let mut pdfs: Vec<_> = std::fs::read_dir(unpacked.join("resources"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf") && !p.ends_with("issue-604.pdf"))
+        .collect();
+    pdfs.sort();
+    for (i, p) in pdfs.iter().enumerate() {
+        let body = std::fs::read(p)?;
+        let name = p.file_name().map(|f| f.to_string_lossy().replace(' ', "%20")).unwrap_or_default();
+        let headers = [
+            ("WARC-Record-ID", format!("<urn:uuid:00000000-0000-4000-9000-{i:012}>")),
+            ("WARC-Date", date(n + i)),
+            ("WARC-Target-URI", format!("http://example.org/pypdf/{name}")),
+        ];
+        // No identified type: the reader goes by the declared type and the `.pdf` URL.
+        warc_record(&mut out, &headers, "application/pdf", &body)?;
+    }
+    let tmp = dir.join(".warc.tmp");
+    std::fs::write(&tmp, &out)?;
+    std::fs::rename(&tmp, &warc)?;
+    eprintln!("fixtures: {} ({} PDFs, {} bytes)", warc.display(), n + pdfs.len(), out.len());
+    Ok(dir)
+}

@@ -131,7 +131,8 @@ impl PageFeatures {
 pub struct PdfFeatures {
     /// Pages in the document.
     pub num_pages: usize,
-    /// The file is encrypted.
+    /// The file is still encrypted after trying the empty password (PyMuPDF's `is_encrypted`; such a
+    /// file fails with [`FeatureError::NeedsPassword`], so a computed feature set has `false`).
     pub is_encrypted: bool,
     /// Encrypted with a password other than the empty one.
     pub needs_password: bool,
@@ -233,9 +234,15 @@ impl Default for Budget {
 pub fn load(bytes: &[u8]) -> Result<(Document, bool), FeatureError> {
     match Document::load_mem(bytes) {
         Ok(mut doc) => {
-            let encrypted = doc.is_encrypted() || doc.trailer.has(b"Encrypt");
+            // lopdf decrypts with the empty password on load (and then drops `/Encrypt`); a document
+            // still encrypted after loading needs a real password.
+            if doc.is_encrypted() {
+                return Err(FeatureError::NeedsPassword);
+            }
+            // PyMuPDF's `is_encrypted` (what the seed recorded) is false once the empty password
+            // opened the file; so is this.
             recover_object_streams(&mut doc);
-            Ok((doc, encrypted))
+            Ok((doc, false))
         }
         Err(e) => {
             let text = e.to_string();

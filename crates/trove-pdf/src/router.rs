@@ -16,7 +16,7 @@ fn thirty() -> f64 {
 }
 
 /// `pdf_router`: scores each document's PDF (`media[0]`) with the seed's XGBoost classifier over the
-/// 124 [`features`](crate::features) and writes `ocr_probability`, `processing_route`
+/// 124 [`crate::features`] and writes `ocr_probability`, `processing_route`
 /// (`ocr_extraction` when the probability is at least `threshold`, else `text_extraction`), `is_form`,
 /// `garbled_text_ratio`, `is_encrypted`, `needs_password` and `num_pages` to metadata. Documents
 /// without media (`no_media`), whose bytes lopdf cannot read (`unreadable`), that need a password

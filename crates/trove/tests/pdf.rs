@@ -142,3 +142,45 @@ fn pdf_reader_reads_a_folder_of_pdfs() {
     let reader = &report.stats.steps[0];
     assert_eq!(reader.stats.get("too_large").map(|m| m.total), Some(3.0), "{reader:?}");
 }
+
+/// Seed example 08's first stage on the crawl `cargo xtask fixtures --for-tests` packs (the seed's 25
+/// PDFs, pypdf's 53 test PDFs, two HTML pages): truncated PDFs out, password-protected ones dropped
+/// by the router, the rest split by route, with their bytes.
+#[test]
+fn example_08_routes_the_fixture_crawl() {
+    let crawl = root().join("fixtures/cache/pdf-crawl");
+    assert!(crawl.is_dir(), "run `cargo xtask fixtures --for-tests` first (cargo xtask test does)");
+    let dir = tempfile::tempdir_in(root().join("target")).unwrap();
+    let d = dir.path();
+    let text = std::fs::read_to_string(root().join("examples/08_finepdfs/08_route.toml")).unwrap();
+    let text = text
+        .replace("\"out/", &format!("\"{}/out/", d.display()))
+        .replace("\"logs/", &format!("\"{}/logs/", d.display()))
+        .replace("\"fixtures/", &format!("\"{}/fixtures/", root().display()));
+    let file = d.join("08_route.toml");
+    std::fs::write(&file, text).unwrap();
+    let report = LocalExecutor::from_pipeline_file(&file, trove::registry(), LocalExecutorConfig::default())
+        .unwrap()
+        .run()
+        .unwrap();
+    let count = |step: usize, key: &str| report.stats.steps[step].stats.get(key).map_or(0.0, |m| m.total);
+    assert_eq!(count(0, "documents"), 78.0, "the two HTML pages are skipped");
+    assert_eq!(count(1, "dropped_truncated"), 7.0, "5 cut by the crawler, 2 too small");
+    assert_eq!(count(2, "dropped_needs_password"), 4.0);
+    assert_eq!((count(2, "ocr_extraction"), count(2, "text_extraction")), (23.0, 44.0));
+    let routed = |route: &str| {
+        let bytes = std::fs::read(d.join(format!("out/08_finepdfs/routed/{route}/00000.jsonl.gz"))).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
+        text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).collect::<Vec<_>>()
+    };
+    let ocr = routed("ocr_extraction");
+    let scanned =
+        ocr.iter().find(|d| d["metadata"]["url"].as_str().unwrap().contains("china-jinpei")).unwrap();
+    assert!(scanned["metadata"]["ocr_probability"].as_f64().unwrap() >= 0.5);
+    assert_eq!(scanned["metadata"]["num_pages"], 1);
+    assert!(scanned["media"][0]["media_bytes"].as_str().unwrap().len() > 100_000, "the PDF travels with it");
+    assert!(routed("text_extraction")
+        .iter()
+        .all(|d| d["metadata"]["ocr_probability"].as_f64().unwrap() < 0.5));
+}
