@@ -159,10 +159,11 @@ fn example_08_routes_the_fixture_crawl() {
         .replace("\"fixtures/", &format!("\"{}/fixtures/", root().display()));
     let file = d.join("08_route.toml");
     std::fs::write(&file, text).unwrap();
-    let report = LocalExecutor::from_pipeline_file(&file, trove::registry(), LocalExecutorConfig::default())
-        .unwrap()
-        .run()
-        .unwrap();
+    let config = LocalExecutorConfig {
+        logging_dir: Some(d.join("logs/08_finepdfs/route").display().to_string()),
+        ..Default::default()
+    };
+    let report = LocalExecutor::from_pipeline_file(&file, trove::registry(), config).unwrap().run().unwrap();
     let count = |step: usize, key: &str| report.stats.steps[step].stats.get(key).map_or(0.0, |m| m.total);
     assert_eq!(count(0, "documents"), 78.0, "the two HTML pages are skipped");
     assert_eq!(count(1, "dropped_truncated"), 7.0, "5 cut by the crawler, 2 too small");
