@@ -277,7 +277,13 @@ pub fn extract(bytes: &[u8], seed: u64, budget: Budget) -> Result<PdfFeatures, F
     }
     let mut sample = indices[..take].to_vec();
     sample.sort_unstable();
-    let mut interp = Interpreter { doc: &doc, fonts: HashMap::new(), budget, deadline: start + budget.time };
+    let mut interp = Interpreter {
+        doc: &doc,
+        fonts: HashMap::new(),
+        direct_fonts: HashMap::new(),
+        budget,
+        deadline: start + budget.time,
+    };
     let mut scans = Vec::new();
     for &index in &sample {
         if Instant::now() > interp.deadline {
@@ -693,6 +699,9 @@ impl Default for GState {
 struct Interpreter<'a> {
     doc: &'a Document,
     fonts: HashMap<ObjectId, Font>,
+    /// Font dictionaries written directly in a resource dictionary (no object id): by address, given
+    /// ids counted down from `u32::MAX` so they never meet a real object's.
+    direct_fonts: HashMap<usize, ObjectId>,
     budget: Budget,
     deadline: Instant,
 }
@@ -862,8 +871,11 @@ impl<'a> Interpreter<'a> {
                         gs.font_key = name.to_vec();
                         gs.font = None;
                         if let Some((id, o)) = self.resource(res, b"Font", name) {
-                            let id = id.unwrap_or((u32::MAX - depth as u32, 0));
                             if let Some(d) = deref_dict(self.doc, o) {
+                                let id = id.unwrap_or_else(|| {
+                                    let next = (u32::MAX - self.direct_fonts.len() as u32, 0);
+                                    *self.direct_fonts.entry(d as *const Dictionary as usize).or_insert(next)
+                                });
                                 let doc = self.doc;
                                 self.fonts.entry(id).or_insert_with(|| Font::load(doc, d));
                                 gs.font = Some(id);
