@@ -433,20 +433,33 @@ fn document_record(raw: &RawRecord, config: &WarcReaderConfig) -> Option<Record>
         return None;
     }
     let text = decode(&payload)?;
+    let fields = record_fields(raw, text, target_uri(raw))?;
+    Some(adapt(fields, config, Vec::new()))
+}
+
+/// DataTrove's record dict: `{"text", "id", "url", "date"}`.
+fn record_fields(
+    raw: &RawRecord,
+    text: String,
+    url: Option<String>,
+) -> Option<serde_json::Map<String, Value>> {
     let id = raw.header("WARC-Record-ID")?.to_string();
-    let url = target_uri(raw);
-    // DataTrove builds {"text", "id", "url", "date"} and runs its adapter with text_key and id_key.
     let mut fields = serde_json::Map::new();
     fields.insert("text".into(), Value::String(text));
     fields.insert("id".into(), Value::String(id));
     fields.insert("url".into(), url.map_or(Value::Null, Value::String));
     fields.insert("date".into(), raw.header("WARC-Date").map_or(Value::Null, |d| Value::String(d.into())));
+    Some(fields)
+}
+
+/// DataTrove's adapter: text and id from `text_key` and `id_key`, the other fields to metadata.
+fn adapt(mut fields: serde_json::Map<String, Value>, config: &WarcReaderConfig, media: Vec<Media>) -> Record {
     let text = match fields.shift_remove(&config.text_key) {
         Some(Value::String(t)) => Some(t),
         _ => None,
     };
     let id = fields.shift_remove(&config.id_key).and_then(crate::reader::id_from_value);
-    Some(Record { text, id, media: Vec::new(), metadata: None, rest: fields })
+    Record { text, id, media, metadata: None, rest: fields }
 }
 
 /// A PDF response record as a document (see [`PdfWarcReaderConfig`]).
@@ -459,40 +472,27 @@ fn pdf_record(raw: &RawRecord, config: &WarcReaderConfig) -> Option<Record> {
     let declared = http_header(raw, "content-type");
     let url = target_uri(raw);
     let by_url = url.as_deref().is_some_and(|u| {
-        let path = u.split(['?', '#']).next().unwrap_or(u);
-        path.len() >= 4 && path[path.len() - 4..].eq_ignore_ascii_case(".pdf")
+        let path = u.split(['?', '#']).next().unwrap_or(u).as_bytes();
+        path.len() >= 4 && path[path.len() - 4..].eq_ignore_ascii_case(b".pdf")
     });
     let identified = raw.header("WARC-Identified-Payload-Type").is_some_and(is_pdf);
     if !(identified || declared.as_deref().is_some_and(is_pdf) || by_url) {
         return None;
     }
     let bytes = payload(raw, false);
-    let id = raw.header("WARC-Record-ID")?.to_string();
-    let mut fields = serde_json::Map::new();
-    fields.insert("text".into(), Value::String(String::new()));
-    fields.insert("id".into(), Value::String(id.clone()));
-    fields.insert("url".into(), url.clone().map_or(Value::Null, Value::String));
-    fields.insert("date".into(), raw.header("WARC-Date").map_or(Value::Null, |d| Value::String(d.into())));
+    let mut fields = record_fields(raw, String::new(), url.clone())?;
     fields.insert("content_type".into(), declared.map_or(Value::Null, Value::String));
     fields.insert("content_length".into(), Value::from(bytes.len()));
     fields.insert("is_truncated".into(), Value::Bool(raw.header("WARC-Truncated").is_some()));
-    let text = match fields.shift_remove(&config.text_key) {
-        Some(Value::String(t)) => Some(t),
-        _ => None,
-    };
-    let id_value = fields.shift_remove(&config.id_key).and_then(crate::reader::id_from_value);
     let media = Media {
-        id,
+        id: raw.header("WARC-Record-ID")?.to_string(),
         media_type: trove_core::document::media_type::DOCUMENT,
         url: url.unwrap_or_default(),
-        alt: None,
-        path: None,
-        offset: None,
         length: Some(bytes.len() as i64),
         media_bytes: Some(bytes),
-        metadata: Default::default(),
+        ..Media::default()
     };
-    Some(Record { text, id: id_value, media: vec![media], metadata: None, rest: fields })
+    Some(adapt(fields, config, vec![media]))
 }
 
 /// `WARC-Target-URI` without angle brackets, spaces escaped.

@@ -231,37 +231,28 @@ impl Default for Budget {
 }
 
 /// Loads a PDF (empty-password decryption, xref reconstruction for damaged or truncated files).
-pub fn load(bytes: &[u8]) -> Result<(Document, bool), FeatureError> {
+pub fn load(bytes: &[u8]) -> Result<Document, FeatureError> {
     match Document::load_mem(bytes) {
+        // lopdf decrypts with the empty password on load (and then drops `/Encrypt`); a document still
+        // encrypted after loading needs a real password.
+        Ok(doc) if doc.is_encrypted() => Err(FeatureError::NeedsPassword),
         Ok(mut doc) => {
-            // lopdf decrypts with the empty password on load (and then drops `/Encrypt`); a document
-            // still encrypted after loading needs a real password.
-            if doc.is_encrypted() {
-                return Err(FeatureError::NeedsPassword);
-            }
-            // PyMuPDF's `is_encrypted` (what the seed recorded) is false once the empty password
-            // opened the file; so is this.
             recover_object_streams(&mut doc);
-            Ok((doc, false))
+            Ok(doc)
         }
-        Err(e) => {
-            let text = e.to_string();
-            if text.to_ascii_lowercase().contains("password") || text.to_ascii_lowercase().contains("decrypt")
-            {
-                Err(FeatureError::NeedsPassword)
-            } else {
-                Err(FeatureError::Unreadable(text))
-            }
-        }
+        Err(lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword) => Err(FeatureError::NeedsPassword),
+        Err(e) => Err(FeatureError::Unreadable(e.to_string())),
     }
 }
 
 /// Computes the features of a PDF, sampling at most [`PAGES_TO_SAMPLE`] pages with `seed`.
 pub fn extract(bytes: &[u8], seed: u64, budget: Budget) -> Result<PdfFeatures, FeatureError> {
     let start = Instant::now();
-    let (doc, is_encrypted) = load(bytes)?;
+    let doc = load(bytes)?;
     let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
-    let mut out = PdfFeatures { num_pages: pages.len(), is_encrypted, ..PdfFeatures::default() };
+    // `is_encrypted` and `needs_password` stay false: PyMuPDF's `is_encrypted` (what the seed recorded)
+    // is false once the empty password opened the file, and a file needing another one is an error.
+    let mut out = PdfFeatures { num_pages: pages.len(), ..PdfFeatures::default() };
     if pages.is_empty() {
         return Err(FeatureError::NoPages);
     }

@@ -66,6 +66,8 @@ fn pdfs_from_a_crawl_survive_two_stages_byte_for_byte() {
         record(&mut warc, &format!("{i:08}-0000-0000-0000-000000000000"), &url, ctype, &bytes, extra);
     }
     record(&mut warc, "html", "http://example.com/page.html", "text/html", b"<html><p>no pdf</p></html>", "");
+    // A URL ending in a multi-byte character (its last four bytes are not a `str` boundary).
+    record(&mut warc, "utf8", "http://example.com/\u{e9}abc", "text/html", b"<p>caf\xc3\xa9</p>", "");
     // A tiny "PDF" that is an error page, and one with no header.
     record(&mut warc, "small", "http://example.com/small.pdf", "application/pdf", b"%PDF-1.4 tiny", "");
     record(&mut warc, "nohdr", "http://example.com/x.pdf", "application/pdf", &[b'x'; 5000], "");
