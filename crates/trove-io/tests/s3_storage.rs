@@ -21,17 +21,23 @@ fn s3_folders_publish_whole_files() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // The port accepts connections a moment before the server answers them (CI once saw an empty
+    // reply), so the bucket creation is retried until it succeeds.
     let mut up = false;
-    for _ in 0..100 {
+    for _ in 0..300 {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            s.write_all(
+            let mut reply = String::new();
+            if s.write_all(
                 b"PUT /bucket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             )
-            .unwrap();
-            let mut reply = String::new();
-            let _ = s.read_to_string(&mut reply);
-            up = reply.starts_with("HTTP/1.1 200");
-            break;
+            .is_ok()
+            {
+                let _ = s.read_to_string(&mut reply);
+            }
+            if reply.starts_with("HTTP/1.1 200") {
+                up = true;
+                break;
+            }
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
@@ -40,7 +46,7 @@ fn s3_folders_publish_whole_files() {
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
     let result = std::panic::catch_unwind(|| {
-        assert!(up, "moto_server did not start");
+        assert!(up, "moto_server did not create the bucket within 30 s");
         let storage = trove_io::s3::open("s3://bucket/some/prefix").unwrap();
         assert_eq!(storage.resolve("a/b.txt"), "s3://bucket/some/prefix/a/b.txt");
 
