@@ -28,6 +28,7 @@ pub use trove_core as core;
 pub use trove_dedup as dedup;
 pub use trove_extract as extract;
 pub use trove_filters as filters;
+pub use trove_infer as infer;
 pub use trove_io as io;
 pub use trove_pdf as pdf;
 pub use trove_slurm as slurm;
@@ -45,6 +46,7 @@ pub fn registry() -> Arc<core::Registry> {
             trove_tokenize::register(&mut r);
             trove_dedup::register(&mut r);
             trove_pdf::register(&mut r);
+            trove_infer::register(&mut r);
             Arc::new(r)
         })
         .clone()
