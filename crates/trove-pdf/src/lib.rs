@@ -8,11 +8,13 @@
 
 pub mod features;
 pub mod reader;
+pub mod render;
 pub mod router;
 pub mod truncation;
 pub mod xgboost;
 
 pub use reader::PdfReaderConfig;
+pub use render::PdfPageRendererConfig;
 pub use router::PdfRouterConfig;
 pub use truncation::PdfTruncationFilterConfig;
 
@@ -21,5 +23,6 @@ pub fn register(registry: &mut trove_core::Registry) {
     registry
         .register::<PdfReaderConfig>()
         .register::<PdfTruncationFilterConfig>()
-        .register::<PdfRouterConfig>();
+        .register::<PdfRouterConfig>()
+        .register::<PdfPageRendererConfig>();
 }
