@@ -187,3 +187,113 @@ fn example_08_routes_the_fixture_crawl() {
         .iter()
         .all(|d| d["metadata"]["ocr_probability"].as_f64().unwrap() < 0.5));
 }
+
+/// Runs example 08's stage `name` (`08_route`, `08_ocr`, ...) with its folders moved into `d`, its
+/// dependency included; `edit` changes the file's text first.
+fn run_example_08(d: &Path, name: &str, edit: impl Fn(String) -> String) -> trove::core::RunReport {
+    let mut last = None;
+    for stage in ["08_route", name] {
+        let text =
+            std::fs::read_to_string(root().join(format!("examples/08_finepdfs/{stage}.toml"))).unwrap();
+        let text = text
+            .replace("\"out/", &format!("\"{}/out/", d.display()))
+            .replace("\"logs/", &format!("\"{}/logs/", d.display()))
+            .replace("\"fixtures/", &format!("\"{}/fixtures/", root().display()));
+        let text = if stage == name { edit(text) } else { text };
+        let text: String =
+            text.lines().filter(|l| !l.starts_with("depends")).map(|l| format!("{l}\n")).collect();
+        let file = d.join(format!("{stage}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let config = LocalExecutorConfig {
+            logging_dir: Some(d.join(format!("logs/{stage}")).display().to_string()),
+            ..Default::default()
+        };
+        last =
+            Some(LocalExecutor::from_pipeline_file(&file, trove::registry(), config).unwrap().run().unwrap());
+        if stage == name {
+            break;
+        }
+    }
+    last.unwrap()
+}
+
+fn read_gz_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
+    text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).collect()
+}
+
+/// Stage 3 (the OCR route) against an OpenAI-compatible test server on 127.0.0.1 that answers the
+/// seed's recorded RolmOCR outputs when it receives the pages of those PDFs (recognised by the PNG
+/// bytes, rendered here the same way) — a protocol test of the whole stage, not a model test.
+#[test]
+fn example_08_ocr_stage_sends_every_page_and_keeps_the_answer() {
+    use base64::Engine as _;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use trove::infer::local_server::{completion_reply, LocalServer, Reply, Request};
+
+    let crawl = root().join("fixtures/cache/pdf-crawl");
+    assert!(crawl.is_dir(), "run `cargo xtask fixtures --for-tests` first (cargo xtask test does)");
+    // The seed's outputs, keyed by the first page's PNG as the request carries it.
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut answers: HashMap<String, String> = HashMap::new();
+    let mut expected: HashMap<String, String> = HashMap::new();
+    let reference =
+        std::fs::read_to_string(root().join("fixtures/pdf/seed/rolmocr_reference_outputs.jsonl")).unwrap();
+    for line in reference.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (id, text) = (v["id"].as_str().unwrap(), v["text"].as_str().unwrap());
+        let meta = v["metadata"]["source"].as_str().unwrap();
+        let name =
+            ["high_ocr_02", "high_ocr_04", "high_ocr_05"].into_iter().find(|n| meta.contains(n)).unwrap();
+        let pdf = std::fs::read(samples().join(format!("{name}.pdf"))).unwrap();
+        let pages = trove::pdf::render::render_pdf(&Default::default(), &pdf).unwrap();
+        answers.insert(format!("data:image/png;base64,{}", b64.encode(&pages[0].png)), text.to_string());
+        expected.insert(id.to_string(), text.to_string());
+    }
+    assert_eq!(expected.len(), 3);
+    let pages_seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = pages_seen.clone();
+    let server = LocalServer::start(Arc::new(move |req: &Request| {
+        if req.path != "/v1/chat/completions" {
+            return Reply::Json(404, serde_json::json!({}));
+        }
+        let content = req.body["messages"][0]["content"].as_array().cloned().unwrap_or_default();
+        let images: Vec<&str> = content.iter().filter_map(|c| c["image_url"]["url"].as_str()).collect();
+        seen.lock().unwrap().push(images.len());
+        let text = images.first().and_then(|i| answers.get(*i)).cloned();
+        completion_reply(&text.unwrap_or_else(|| format!("{} pages read", images.len())), 1000, 50, true)
+    }))
+    .unwrap();
+
+    let dir = tempfile::tempdir_in(root().join("target")).unwrap();
+    let d = dir.path();
+    let url = server.url();
+    // At most 4 pages a document here, to keep the test short (the example renders up to 64).
+    let report = run_example_08(d, "08_ocr", |t| {
+        t.replace("http://127.0.0.1:8000", &url)
+            .replace("max_visual_tokens = 2048", "max_visual_tokens = 2048\nmax_pages = 4")
+    });
+    let count = |step: usize, key: &str| report.stats.steps[step].stats.get(key).map_or(0.0, |m| m.total);
+    assert_eq!(count(0, "documents"), 23.0);
+    assert_eq!(count(2, "successful_requests"), 23.0);
+    let seen = pages_seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 23, "one request per document");
+    assert!(seen.iter().all(|&n| (1..=4).contains(&n)), "{seen:?}");
+    assert_eq!(seen.iter().sum::<usize>() as f64, count(1, "rendered_pages"));
+
+    let out = read_gz_jsonl(&d.join("out/08_finepdfs/ocr/00000.jsonl.gz"));
+    assert_eq!(out.len(), 23);
+    for doc in &out {
+        let id = doc["id"].as_str().unwrap();
+        assert_eq!(doc["metadata"]["processing_method"], "rolmocr");
+        assert!(doc["metadata"].get("rollout_results").is_none());
+        match expected.get(id) {
+            Some(text) => assert_eq!(doc["text"].as_str().unwrap(), text, "{id}"),
+            None => assert!(doc["text"].as_str().unwrap().ends_with("pages read"), "{id}"),
+        }
+    }
+    assert_eq!(out.iter().filter(|d| expected.contains_key(d["id"].as_str().unwrap())).count(), 3);
+}
