@@ -10,22 +10,26 @@ use std::process::Command;
 const XGBOOST: &str = "xgboost-cpu==3.0.5";
 /// PyMuPDF, which the seed's feature extractor used.
 const PYMUPDF: &str = "pymupdf==2.0";
+/// pypdf, whose test PDFs and text extraction the text route is compared with.
+const PYPDF: &str = "pypdf==7.1.0";
 
 /// Trains small XGBoost models with the wheel and records its predictions (and the seed model's) under
 /// `fixtures/golden/xgboost/`; measures every page of the seed's samples with PyMuPDF (the seed's
-/// feature definitions) into `fixtures/golden/pdf/pymupdf-features.json`.
+/// feature definitions) into `fixtures/golden/pdf/pymupdf-features.json`; pypdf's text of its own test
+/// PDFs and the seed's samples into `fixtures/golden/pdf/pypdf-text.json`.
 pub fn golden_pdf() -> Result<()> {
     let python = datatrove_python()?;
     let has = Command::new(&python)
         .args([
             "-c",
-            "import pymupdf, xgboost; assert xgboost.__version__ == '3.0.5' and pymupdf.__version__ == '2.0'",
+            "import pymupdf, pypdf, xgboost; assert xgboost.__version__ == '3.0.5' and pymupdf.__version__ == '2.0' \
+             and pypdf.__version__ == '7.1.0'",
         ])
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
     if !has {
-        run(Command::new(&python).args(["-m", "pip", "install", "-q", XGBOOST, PYMUPDF]))?;
+        run(Command::new(&python).args(["-m", "pip", "install", "-q", XGBOOST, PYMUPDF, PYPDF]))?;
     }
     run(Command::new(&python)
         .args([
@@ -40,6 +44,12 @@ pub fn golden_pdf() -> Result<()> {
             "fixtures/pdf/seed/samples",
             "fixtures/golden/pdf/pymupdf-features.json",
         ])
+        .current_dir(root()))?;
+    let resources = pdf_crawl().map(|_| crate::fixtures::cache().join("pypdf-7.1.0/resources"))?;
+    run(Command::new(&python)
+        .arg("xtask/python/golden_pdf_text.py")
+        .arg(&resources)
+        .args(["fixtures/pdf/seed/samples", "fixtures/golden/pdf/pypdf-text.json"])
         .current_dir(root()))?;
     eprintln!("golden-pdf: wrote fixtures/golden/xgboost/ and fixtures/golden/pdf/");
     Ok(())

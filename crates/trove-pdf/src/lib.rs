@@ -6,16 +6,19 @@
 //! `pdf_warc_reader`; both put the bytes in `media[0]`.
 #![deny(missing_docs)]
 
+pub mod external;
 pub mod features;
 pub mod reader;
 pub mod render;
 pub mod router;
+pub mod text;
 pub mod truncation;
 pub mod xgboost;
 
 pub use reader::PdfReaderConfig;
 pub use render::PdfPageRendererConfig;
 pub use router::PdfRouterConfig;
+pub use text::PdfTextExtractorConfig;
 pub use truncation::PdfTruncationFilterConfig;
 
 /// Registers this crate's steps.
@@ -24,5 +27,6 @@ pub fn register(registry: &mut trove_core::Registry) {
         .register::<PdfReaderConfig>()
         .register::<PdfTruncationFilterConfig>()
         .register::<PdfRouterConfig>()
-        .register::<PdfPageRendererConfig>();
+        .register::<PdfPageRendererConfig>()
+        .register::<PdfTextExtractorConfig>();
 }

@@ -7,9 +7,10 @@
 //! (docs/decisions.md). Each call runs under the document's time budget and is killed when it is
 //! exceeded.
 
+use crate::external::{run, RunError as RenderError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use trove_core::document::media_type;
 use trove_core::step::{Filter, Verdict};
@@ -89,14 +90,8 @@ impl StepConfig for PdfPageRendererConfig {
     const TYPE: &'static str = "pdf_page_renderer";
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Stage> {
-        for program in [&self.pdftoppm, &self.pdfinfo] {
-            let found = Command::new(program).arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status();
-            if found.is_err() {
-                return Err(trove_core::Error::config(format!(
-                    "pdf_page_renderer needs `{program}` (Debian/Ubuntu: apt-get install poppler-utils)"
-                )));
-            }
-        }
+        crate::external::require("pdf_page_renderer", &self.pdftoppm)?;
+        crate::external::require("pdf_page_renderer", &self.pdfinfo)?;
         cx.filter_stage("🖼 PDF page renderer", Renderer(self.clone()), self.exclusion_writer.as_ref())
     }
 
@@ -135,54 +130,6 @@ pub fn target_size(width: f64, height: f64, longest_side: u32, patch: u32, max_t
         rh = floor(h);
     }
     (rw as u32, rh as u32)
-}
-
-/// Why a document could not be rendered.
-#[derive(Debug)]
-enum RenderError {
-    Failed(String),
-    Timeout,
-}
-
-/// Runs `cmd` to the end within `deadline`; its stdout, or why not.
-fn run(cmd: &mut Command, deadline: Instant) -> std::result::Result<Vec<u8>, RenderError> {
-    let out_file = tempfile::tempfile().map_err(|e| RenderError::Failed(e.to_string()))?;
-    let err_file = tempfile::tempfile().map_err(|e| RenderError::Failed(e.to_string()))?;
-    let (mut out_read, mut err_read) = (
-        out_file.try_clone().map_err(|e| RenderError::Failed(e.to_string()))?,
-        err_file.try_clone().map_err(|e| RenderError::Failed(e.to_string()))?,
-    );
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(out_file)
-        .stderr(err_file)
-        .spawn()
-        .map_err(|e| RenderError::Failed(format!("cannot run {:?}: {e}", cmd.get_program())))?;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                use std::io::{Read, Seek};
-                let mut out = Vec::new();
-                let _ = out_read.seek(std::io::SeekFrom::Start(0));
-                let _ = out_read.read_to_end(&mut out);
-                if status.success() {
-                    return Ok(out);
-                }
-                let mut err = String::new();
-                let _ = err_read.seek(std::io::SeekFrom::Start(0));
-                let _ = err_read.read_to_string(&mut err);
-                let err: String = err.lines().take(3).collect::<Vec<_>>().join("; ");
-                return Err(RenderError::Failed(format!("{status}: {err}")));
-            }
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(RenderError::Timeout);
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => return Err(RenderError::Failed(e.to_string())),
-        }
-    }
 }
 
 /// Page sizes in points, rotation applied, from `pdfinfo -f 1 -l last`.

@@ -297,3 +297,27 @@ fn example_08_ocr_stage_sends_every_page_and_keeps_the_answer() {
     }
     assert_eq!(out.iter().filter(|d| expected.contains_key(d["id"].as_str().unwrap())).count(), 3);
 }
+
+/// Stage 2 (the text route) on what stage 1 routed to text extraction.
+#[test]
+fn example_08_text_stage_extracts_the_text_route() {
+    let crawl = root().join("fixtures/cache/pdf-crawl");
+    assert!(crawl.is_dir(), "run `cargo xtask fixtures --for-tests` first (cargo xtask test does)");
+    let dir = tempfile::tempdir_in(root().join("target")).unwrap();
+    let d = dir.path();
+    let report = run_example_08(d, "08_text", |t| t);
+    let count = |step: usize, key: &str| report.stats.steps[step].stats.get(key).map_or(0.0, |m| m.total);
+    assert_eq!(count(0, "documents"), 44.0);
+    let out = read_gz_jsonl(&d.join("out/08_finepdfs/text/00000.jsonl.gz"));
+    let dropped: f64 = ["no_text", "extract_failed", "needs_password", "extract_timeout"]
+        .iter()
+        .map(|r| count(1, &format!("dropped_{r}")))
+        .sum();
+    assert_eq!(out.len() as f64 + dropped, 44.0);
+    assert!(out.len() >= 35, "{} documents with text", out.len());
+    // The seed's very_low_ocr_05 (a text PDF): its words, in reading order, with line breaks.
+    let crazy = out.iter().find(|d| d["text"].as_str().unwrap().contains("The Crazy Ones")).unwrap();
+    assert!(crazy["text"].as_str().unwrap().contains("Heres to the crazy ones. The misfits. The rebels."));
+    assert!(out.iter().all(|d| d["metadata"]["extracted_pages"].as_u64().unwrap() >= 1));
+    assert!(out.iter().all(|d| !d["text"].as_str().unwrap().contains('\u{FB01}')), "ligatures spelled out");
+}
