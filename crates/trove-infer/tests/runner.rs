@@ -27,7 +27,6 @@ fn run(cfg: &InferenceRunnerConfig, docs: Vec<Document>) -> (trove_core::Result<
     let mut cx = Context::new(&task, &mut stats, &mut outputs, &mut out);
     let mut batch = docs;
     let result = step.process_batch(&mut batch, &mut cx).and_then(|_| step.finish(&mut cx));
-    drop(cx);
     (result.map(|_| out), stats)
 }
 

@@ -68,7 +68,6 @@ fn a_vllm_server_is_started_polled_used_and_stopped() {
     let mut batch = vec![Document::new("hello", "a"), Document::new("world", "b")];
     step.process_batch(&mut batch, &mut cx).unwrap();
     step.finish(&mut cx).unwrap();
-    drop(cx);
     let texts: Vec<&str> =
         out.iter().map(|d| d.metadata["rollout_results"][0]["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["served by fake vllm: hello", "served by fake vllm: world"]);
