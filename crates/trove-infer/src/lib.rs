@@ -8,6 +8,8 @@
 //!   per-document checkpoints; [`postprocess`]'s `extract_inference_text` turns the answer into the
 //!   document's text. Async (tokio, reqwest) stays inside this crate: the step is an ordinary
 //!   synchronous [`trove_core::Step`].
+//! - `bert` (cargo feature `candle`): `bert_classifier`, a BERT-family encoder and a linear head run
+//!   locally with candle (FineWeb-Edu-style scores).
 //! - [`local_server`]: a small OpenAI-compatible server on 127.0.0.1 behind the `dummy` server type
 //!   and the protocol tests.
 //!
@@ -34,6 +36,8 @@
 //! //! ```
 #![deny(missing_docs)]
 
+#[cfg(feature = "candle")]
+pub mod bert;
 pub mod client;
 pub mod config;
 pub mod local_server;
@@ -54,6 +58,12 @@ pub enum InferError {
         /// What went wrong.
         message: String,
     },
+    /// A local model could not be loaded or run.
+    #[error("model: {message}")]
+    Model {
+        /// What went wrong.
+        message: String,
+    },
     /// A request for a document failed for good.
     #[error("Failed to process document {id}: {error}")]
     Document {
@@ -67,4 +77,6 @@ pub enum InferError {
 /// Registers this crate's steps.
 pub fn register(registry: &mut trove_core::Registry) {
     registry.register::<InferenceRunnerConfig>().register::<ExtractInferenceTextConfig>();
+    #[cfg(feature = "candle")]
+    registry.register::<bert::BertClassifierConfig>();
 }
