@@ -79,8 +79,9 @@ fn warc_record(out: &mut Vec<u8>, headers: &[(&str, String)], http_type: &str, b
 }
 
 /// `fixtures/cache/pdf-crawl/`: the seed's 25 Common Crawl PDFs (with their record ids, URLs and
-/// `WARC-Truncated` for the ones the crawler cut at 1 MiB) and pypdf 7.1.0's test PDFs (from its
-/// sdist) packed into a WARC the way a crawler stores them, plus two HTML pages the PDF reader skips.
+/// `WARC-Truncated` for the ones the crawler cut at 1 MiB), pypdf 7.1.0's test PDFs and OCRmyPDF
+/// 17.13.0's (scans, JBIG2, CCITT, broken files; from their sdists) packed into a WARC the way a crawler
+/// stores them, plus two HTML pages the PDF reader skips.
 /// Example 08 reads it. Returns the folder.
 pub fn pdf_crawl() -> Result<std::path::PathBuf> {
     let dir = crate::fixtures::cache().join("pdf-crawl");
@@ -151,9 +152,49 @@ pub fn pdf_crawl() -> Result<std::path::PathBuf> {
         // No identified type: the reader goes by the declared type and the `.pdf` URL.
         warc_record(&mut out, &headers, "application/pdf", &body)?;
     }
+    // OCRmyPDF's test PDFs: scans (skewed, rotated, 2400 dpi, JBIG2, CCITT, JPEG 2000), Type 3 fonts
+    // without a Unicode mapping, a 1 MB blank page, an invalid file.
+    let sdist = dl.join("ocrmypdf-17.13.0.tar.gz");
+    if !sdist.is_file() {
+        run(Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "ocrmypdf==17.13.0",
+                "-d",
+            ])
+            .arg(&dl))?;
+    }
+    let unpacked = crate::fixtures::cache().join("ocrmypdf-17.13.0");
+    if !unpacked.is_dir() {
+        run(Command::new("tar").arg("xzf").arg(&sdist).arg("-C").arg(crate::fixtures::cache()))?;
+    }
+    let mut scans: Vec<_> = std::fs::read_dir(unpacked.join("tests/resources"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .collect();
+    scans.sort();
+    for (i, p) in scans.iter().enumerate() {
+        let body = std::fs::read(p)?;
+        let name = p.file_name().map(|f| f.to_string_lossy().replace(' ', "%20")).unwrap_or_default();
+        let headers = [
+            ("WARC-Record-ID", format!("<urn:uuid:00000000-0000-4000-a000-{i:012}>")),
+            ("WARC-Date", date(n + pdfs.len() + i)),
+            ("WARC-Target-URI", format!("http://example.org/ocrmypdf/{name}")),
+            ("WARC-Identified-Payload-Type", "application/pdf".to_string()),
+        ];
+        warc_record(&mut out, &headers, "application/pdf", &body)?;
+    }
     let tmp = dir.join(".warc.tmp");
     std::fs::write(&tmp, &out)?;
     std::fs::rename(&tmp, &warc)?;
-    eprintln!("fixtures: {} ({} PDFs, {} bytes)", warc.display(), n + pdfs.len(), out.len());
+    let total = n + pdfs.len() + scans.len();
+    eprintln!("fixtures: {} ({total} PDFs, {} bytes)", warc.display(), out.len());
     Ok(dir)
 }

@@ -167,10 +167,11 @@ fn example_08_routes_the_fixture_crawl() {
     };
     let report = LocalExecutor::from_pipeline_file(&file, trove::registry(), config).unwrap().run().unwrap();
     let count = |step: usize, key: &str| report.stats.steps[step].stats.get(key).map_or(0.0, |m| m.total);
-    assert_eq!(count(0, "documents"), 78.0, "the two HTML pages are skipped");
-    assert_eq!(count(1, "dropped_truncated"), 7.0, "5 cut by the crawler, 2 too small");
+    assert_eq!(count(0, "documents"), 120.0, "the two HTML pages are skipped");
+    assert_eq!(count(1, "dropped_truncated"), 12.0, "5 cut by the crawler, 7 too small");
+    assert_eq!((count(1, "warc_truncated"), count(1, "too_small")), (5.0, 7.0));
     assert_eq!(count(2, "dropped_needs_password"), 4.0);
-    assert_eq!((count(2, "ocr_extraction"), count(2, "text_extraction")), (23.0, 44.0));
+    assert_eq!((count(2, "ocr_extraction"), count(2, "text_extraction")), (53.0, 51.0));
     let routed = |route: &str| {
         let bytes = std::fs::read(d.join(format!("out/08_finepdfs/routed/{route}/00000.jsonl.gz"))).unwrap();
         let mut text = String::new();
@@ -186,6 +187,14 @@ fn example_08_routes_the_fixture_crawl() {
     assert!(routed("text_extraction")
         .iter()
         .all(|d| d["metadata"]["ocr_probability"].as_f64().unwrap() < 0.5));
+    // OCRmyPDF's scans (JBIG2, CCITT G4, 2400 dpi, skewed) take the OCR route.
+    for name in ["jbig2.pdf", "ccitt.pdf", "2400dpi.pdf", "skew.pdf", "linn.pdf"] {
+        assert!(
+            ocr.iter()
+                .any(|d| d["metadata"]["url"].as_str().unwrap().ends_with(&format!("/ocrmypdf/{name}"))),
+            "{name} is not on the OCR route"
+        );
+    }
 }
 
 /// Runs example 08's stage `name` (`08_route`, `08_ocr`, ...) with its folders moved into `d`, its
@@ -277,15 +286,16 @@ fn example_08_ocr_stage_sends_every_page_and_keeps_the_answer() {
             .replace("max_visual_tokens = 2048", "max_visual_tokens = 2048\nmax_pages = 4")
     });
     let count = |step: usize, key: &str| report.stats.steps[step].stats.get(key).map_or(0.0, |m| m.total);
-    assert_eq!(count(0, "documents"), 23.0);
-    assert_eq!(count(2, "successful_requests"), 23.0);
+    let rendered = count(0, "documents") - count(1, "dropped");
+    assert_eq!(count(0, "documents"), 53.0);
+    assert_eq!(count(2, "successful_requests"), rendered);
     let seen = pages_seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 23, "one request per document");
+    assert_eq!(seen.len() as f64, rendered, "one request per document");
     assert!(seen.iter().all(|&n| (1..=4).contains(&n)), "{seen:?}");
     assert_eq!(seen.iter().sum::<usize>() as f64, count(1, "rendered_pages"));
 
     let out = read_gz_jsonl(&d.join("out/08_finepdfs/ocr/00000.jsonl.gz"));
-    assert_eq!(out.len(), 23);
+    assert_eq!(out.len() as f64, rendered);
     for doc in &out {
         let id = doc["id"].as_str().unwrap();
         assert_eq!(doc["metadata"]["processing_method"], "rolmocr");
@@ -307,14 +317,14 @@ fn example_08_text_stage_extracts_the_text_route() {
     let d = dir.path();
     let report = run_example_08(d, "08_text", |t| t);
     let count = |step: usize, key: &str| report.stats.steps[step].stats.get(key).map_or(0.0, |m| m.total);
-    assert_eq!(count(0, "documents"), 44.0);
+    assert_eq!(count(0, "documents"), 51.0);
     let out = read_gz_jsonl(&d.join("out/08_finepdfs/text/00000.jsonl.gz"));
     let dropped: f64 = ["no_text", "extract_failed", "needs_password", "extract_timeout"]
         .iter()
         .map(|r| count(1, &format!("dropped_{r}")))
         .sum();
-    assert_eq!(out.len() as f64 + dropped, 44.0);
-    assert!(out.len() >= 35, "{} documents with text", out.len());
+    assert_eq!(out.len() as f64 + dropped, 51.0);
+    assert!(out.len() >= 45, "{} documents with text", out.len());
     // The seed's very_low_ocr_05 (a text PDF): its words, in reading order, with line breaks.
     let crazy = out.iter().find(|d| d["text"].as_str().unwrap().contains("The Crazy Ones")).unwrap();
     assert!(crazy["text"].as_str().unwrap().contains("Heres to the crazy ones. The misfits. The rebels."));
