@@ -188,10 +188,16 @@ fn render(cfg: &PdfPageRendererConfig, bytes: &[u8]) -> std::result::Result<Vec<
     let pdf = dir.path().join("in.pdf");
     std::fs::write(&pdf, bytes).map_err(|e| RenderError::Failed(e.to_string()))?;
     let sizes = page_sizes(cfg, &pdf, deadline)?;
-    let mut pages = Vec::new();
-    for (i, (w, h)) in sizes.into_iter().enumerate().take(cfg.max_pages) {
-        let (tw, th) = target_size(w, h, cfg.longest_side, cfg.patch_size, cfg.max_visual_tokens);
-        let n = (i + 1).to_string();
+    let jobs: Vec<(usize, (u32, u32))> = sizes
+        .into_iter()
+        .take(cfg.max_pages)
+        .enumerate()
+        .map(|(i, (w, h))| {
+            (i + 1, target_size(w, h, cfg.longest_side, cfg.patch_size, cfg.max_visual_tokens))
+        })
+        .collect();
+    let render_one = |&(number, (tw, th)): &(usize, (u32, u32))| -> std::result::Result<Page, RenderError> {
+        let n = number.to_string();
         let root = dir.path().join(format!("page-{n}"));
         run(
             Command::new(&cfg.pdftoppm)
@@ -205,7 +211,24 @@ fn render(cfg: &PdfPageRendererConfig, bytes: &[u8]) -> std::result::Result<Vec<
         let png = std::fs::read(&png_path).map_err(|e| RenderError::Failed(format!("page {n}: {e}")))?;
         let _ = std::fs::remove_file(&png_path);
         let (width, height) = png_size(&png).unwrap_or((tw, th));
-        pages.push(Page { number: i + 1, width, height, png });
+        Ok(Page { number, width, height, png })
+    };
+    // One pdftoppm per page, as many at once as there are cores (pages come back in order).
+    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let mut pages = Vec::with_capacity(jobs.len());
+    for batch in jobs.chunks(parallel) {
+        let results: Vec<std::result::Result<Page, RenderError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch.iter().map(|job| scope.spawn(|| render_one(job))).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| Err(RenderError::Failed("renderer thread panicked".into())))
+                })
+                .collect()
+        });
+        for r in results {
+            pages.push(r?);
+        }
     }
     Ok(pages)
 }
