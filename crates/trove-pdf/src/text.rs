@@ -133,10 +133,10 @@ pub fn extract_pages(
     Ok(pages)
 }
 
-/// Spells out ligatures and trims the page's trailing blank lines.
-fn clean_page(page: &str) -> String {
-    let mut out = String::with_capacity(page.len());
-    for c in page.chars() {
+/// Spells out the ligature code points U+FB00–U+FB06 (NFKC's mapping for them; nothing else changes).
+pub fn spell_ligatures(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
         match c {
             '\u{FB00}' => out.push_str("ff"),
             '\u{FB01}' => out.push_str("fi"),
@@ -147,6 +147,12 @@ fn clean_page(page: &str) -> String {
             c => out.push(c),
         }
     }
+    out
+}
+
+/// Spells out ligatures and trims the page's trailing blank lines.
+fn clean_page(page: &str) -> String {
+    let mut out = spell_ligatures(page);
     let trimmed = out.trim_end().len();
     out.truncate(trimmed);
     out

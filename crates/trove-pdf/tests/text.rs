@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use trove_pdf::text::{extract_pages, PdfTextExtractorConfig, TextError};
+use trove_pdf::text::{extract_pages, spell_ligatures as ligatures, PdfTextExtractorConfig, TextError};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -17,14 +17,6 @@ fn resources() -> PathBuf {
     let dir = root().join("fixtures/cache/pypdf-7.1.0/resources");
     assert!(dir.is_dir(), "{} is missing: run `cargo xtask fixtures --for-tests`", dir.display());
     dir
-}
-
-fn ligatures(s: &str) -> String {
-    s.replace('\u{FB00}', "ff")
-        .replace('\u{FB01}', "fi")
-        .replace('\u{FB02}', "fl")
-        .replace('\u{FB03}', "ffi")
-        .replace('\u{FB04}', "ffl")
 }
 
 /// Word-level F1 of two texts (bags of whitespace-separated words).
