@@ -181,7 +181,7 @@ struct Checkpoint {
     dir: PathBuf,
     records_per_chunk: u64,
     done: HashMap<String, Value>,
-    file: Option<(u64, std::fs::File)>,
+    file: Option<(u64, PathBuf, std::fs::File)>,
 }
 
 impl Checkpoint {
@@ -217,19 +217,19 @@ impl Checkpoint {
 
     fn record(&mut self, index: u64, entry: &Value) -> Result<()> {
         let chunk = index / self.records_per_chunk;
-        if self.file.as_ref().is_none_or(|(c, _)| *c != chunk) {
+        if self.file.as_ref().is_none_or(|(c, _, _)| *c != chunk) {
             let path = self.dir.join(format!("chunk_{chunk:05}.jsonl"));
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&path)
                 .map_err(|e| Error::io(&path, e))?;
-            self.file = Some((chunk, file));
+            self.file = Some((chunk, path, file));
         }
-        if let Some((_, file)) = &mut self.file {
+        if let Some((_, path, file)) = &mut self.file {
             let mut line = entry.to_string();
             line.push('\n');
-            file.write_all(line.as_bytes()).map_err(|e| Error::io(&self.dir, e))?;
+            file.write_all(line.as_bytes()).map_err(|e| Error::io(&*path, e))?;
         }
         Ok(())
     }
