@@ -10,24 +10,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use trove_core::document::{media_type, Media};
-use trove_core::step::{Context, Outputs, StageKind};
-use trove_core::{BuildContext, Document, Registry, Stats, StepConfig, TaskInfo};
+use trove_core::{Document, Stats, StepConfig, TaskInfo};
 use trove_infer::local_server::{completion_reply, LocalServer, Reply, Request};
 use trove_infer::{InferenceConfig, InferenceRunnerConfig, QueryBuilder, ServerType};
 
+mod common;
+
 /// Runs the runner over `docs` as one task; returns the emitted documents and the stats.
 fn run(cfg: &InferenceRunnerConfig, docs: Vec<Document>) -> (trove_core::Result<Vec<Document>>, Stats) {
-    let (task, registry) = (TaskInfo::new(0, 1), Registry::new());
-    let StageKind::Step(mut step) =
-        cfg.build(&BuildContext { task: &task, registry: &registry }).unwrap().kind
-    else {
-        panic!("not a step")
-    };
-    let (mut stats, mut outputs, mut out) = (Stats::new("inference"), Outputs::default(), Vec::new());
-    let mut cx = Context::new(&task, &mut stats, &mut outputs, &mut out);
-    let mut batch = docs;
-    let result = step.process_batch(&mut batch, &mut cx).and_then(|_| step.finish(&mut cx));
-    (result.map(|_| out), stats)
+    common::run_step(cfg, TaskInfo::new(0, 1), docs)
 }
 
 fn runner(server: &LocalServer) -> InferenceRunnerConfig {

@@ -4,9 +4,10 @@
 //! command line); the only test in this binary, so it may set the process environment.
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
-use trove_core::step::{Context, Outputs, StageKind};
-use trove_core::{BuildContext, Document, Registry, Stats, StepConfig, TaskInfo};
+use trove_core::{Document, TaskInfo};
 use trove_infer::{InferenceConfig, InferenceRunnerConfig, ServerType};
 
 const FAKE_VLLM: &str = r#"#!/usr/bin/env python3
@@ -57,17 +58,8 @@ fn a_vllm_server_is_started_polled_used_and_stopped() {
         serde_json::json!({"enforce-eager": true, "gpu-memory-utilization": 0.9}).as_object().cloned();
     let cfg = InferenceRunnerConfig::new(config);
 
-    let (task, registry) = (TaskInfo::new(3, 4), Registry::new());
-    let StageKind::Step(mut step) =
-        cfg.build(&BuildContext { task: &task, registry: &registry }).unwrap().kind
-    else {
-        panic!("not a step")
-    };
-    let (mut stats, mut outputs, mut out) = (Stats::new("inference"), Outputs::default(), Vec::new());
-    let mut cx = Context::new(&task, &mut stats, &mut outputs, &mut out);
-    let mut batch = vec![Document::new("hello", "a"), Document::new("world", "b")];
-    step.process_batch(&mut batch, &mut cx).unwrap();
-    step.finish(&mut cx).unwrap();
+    let docs = vec![Document::new("hello", "a"), Document::new("world", "b")];
+    let out = common::run_step(&cfg, TaskInfo::new(3, 4), docs).0.unwrap();
     let texts: Vec<&str> =
         out.iter().map(|d| d.metadata["rollout_results"][0]["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["served by fake vllm: hello", "served by fake vllm: world"]);
