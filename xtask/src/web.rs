@@ -13,12 +13,12 @@ use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Splits a WARC (gzip member per record) into `n` files, records dealt round-robin, so that `n` tasks
-/// get work. Responses get the `WARC-Identified-Payload-Type` header Common Crawl writes (from their
+/// Splits a WARC (gzip member per record) into `n` files, responses dealt round-robin (each with the
+/// records before it, its request), so that `n` tasks get the same number of pages. Responses get the `WARC-Identified-Payload-Type` header Common Crawl writes (from their
 /// HTTP `Content-Type`): without it DataTrove asks libmagic, which calls the handbook's XHTML pages
 /// `text/xml` and drops them all.
 fn split_warc(src: &Path, n: usize) -> Result<PathBuf> {
-    let dir = src.with_file_name(format!("split-{n}-typed"));
+    let dir = src.with_file_name(format!("split-{n}-balanced"));
     if dir.join("DONE").is_file() {
         return Ok(dir);
     }
@@ -30,7 +30,8 @@ fn split_warc(src: &Path, n: usize) -> Result<PathBuf> {
         .map(|i| std::fs::File::create(dir.join(format!("part-{i:02}.warc.gz"))).map(std::io::BufWriter::new))
         .collect::<std::io::Result<_>>()?;
     let records = crate::fixtures::warc_records(&data)?;
-    for (index, &(start, head_end, end)) in records.iter().enumerate() {
+    let mut responses = 0;
+    for &(start, head_end, end) in &records {
         let head = String::from_utf8_lossy(&data[start..head_end]);
         let mut record = data[start..head_end - 2].to_vec();
         let block = &data[head_end..end];
@@ -39,10 +40,14 @@ fn split_warc(src: &Path, n: usize) -> Result<PathBuf> {
         if head.contains("WARC-Type: response") && http_head.contains("content-type: text/html") {
             record.extend_from_slice(b"WARC-Identified-Payload-Type: text/html\r\n");
         }
+        let part = responses % n;
+        if head.contains("WARC-Type: response") {
+            responses += 1;
+        }
         record.extend_from_slice(&data[head_end - 2..end]);
         let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::new(6));
         gz.write_all(&record)?;
-        outs[index % n].write_all(&gz.finish()?)?;
+        outs[part].write_all(&gz.finish()?)?;
     }
     for mut o in outs {
         o.flush()?;

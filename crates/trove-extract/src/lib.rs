@@ -6,8 +6,9 @@
 //!   of go-trafilatura realigned with Python trafilatura 2.3, with DataTrove's options
 //!   (`favour_precision`, `deduplicate`, comments excluded, fallbacks on);
 //! - `readability_inscriptis` (DataTrove's `ReadabilityInscriptis`; `readability` is accepted as
-//!   another name): Mozilla Readability through the `dom_smoothie` crate, text formatted with blank
-//!   lines between blocks and runs of more than `max_new_lines` newlines collapsed.
+//!   another name): Mozilla Readability through the `dom_smoothie` crate, its article HTML rendered as
+//!   inscriptis renders it with the strict CSS profile ([`inscriptis`]), runs of more than
+//!   `max_new_lines` newlines collapsed.
 //!
 //! Each document is extracted under a budget: HTML larger than `max_html_bytes` is not parsed
 //! (`extract_too_large`), and an extraction that runs longer than `timeout` seconds is abandoned
@@ -29,7 +30,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod inscriptis;
 mod sandbox;
+mod totext;
 
 use sandbox::{Outcome, Sandbox};
 use serde::{Deserialize, Serialize};
@@ -125,12 +128,19 @@ pub struct Trafilatura {
     seen: Option<SeenLines>,
 }
 
-/// Python trafilatura's `duplicate_test` across documents: an LRU cache (4,096 entries) counting the
-/// text segments longer than 100 characters; a segment already counted more than twice is dropped.
-/// The `trafilatura` crate keeps its cache per document only, so the cross-document part is applied
-/// here, to the lines of the extracted text (one line per extracted element).
+/// Python trafilatura 1.11's `duplicate_test` (the version DataTrove 0.10.1 installs): a process-wide
+/// LRU cache (4,096 entries) of whitespace-trimmed text segments and how often each was seen. Every
+/// tested segment is counted, short ones too (they take cache room); a segment longer than 100
+/// characters already counted more than twice is a duplicate. Trafilatura tests each text element,
+/// then the whole extracted body: a body seen more than twice discards the document. The `trafilatura`
+/// crate keeps its cache per document only (it drops elements repeated within a page), so the
+/// cross-document body test is applied here, per task. The element test is not repeated across
+/// documents: the crate's elements are not Python's, and testing lines lowered the agreement with
+/// DataTrove (docs/decisions.md).
 struct SeenLines {
+    /// Segment → (count, last use).
     counts: std::collections::HashMap<String, (i64, u64)>,
+    /// Last use → segment: the least recently used first.
     order: std::collections::BTreeMap<u64, String>,
     tick: u64,
 }
@@ -139,38 +149,77 @@ const LRU_SIZE: usize = 4096;
 const MIN_DUPLICATE_CHECK_SIZE: usize = 100;
 const MAX_REPETITIONS: i64 = 2;
 
+/// Python trafilatura's `trim`: runs of whitespace become one space, ends stripped.
+fn trim(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 impl SeenLines {
     fn new() -> SeenLines {
         SeenLines { counts: Default::default(), order: Default::default(), tick: 0 }
     }
 
-    /// Counts `line`; whether it is a duplicate to drop.
-    fn duplicate(&mut self, line: &str) -> bool {
-        let key = line.trim();
-        if key.chars().count() <= MIN_DUPLICATE_CHECK_SIZE {
-            return false;
-        }
+    /// `LRUCache.get`: the count (-1 when absent), marking the entry as just used.
+    fn get(&mut self, key: &str) -> i64 {
         self.tick += 1;
-        let previous = match self.counts.get(key) {
-            Some(&(count, tick)) => {
-                self.order.remove(&tick);
-                count
+        match self.counts.get_mut(key) {
+            Some((count, tick)) => {
+                self.order.remove(tick);
+                *tick = self.tick;
+                self.order.insert(self.tick, key.to_string());
+                *count
             }
             None => -1,
-        };
-        self.counts.insert(key.to_string(), (previous + 1, self.tick));
-        self.order.insert(self.tick, key.to_string());
-        if self.counts.len() > LRU_SIZE {
+        }
+    }
+
+    /// `LRUCache.put`: stores `value`, evicting the least recently used entry when full.
+    fn put(&mut self, key: &str, value: i64) {
+        self.tick += 1;
+        if let Some((count, tick)) = self.counts.get_mut(key) {
+            self.order.remove(tick);
+            *tick = self.tick;
+            *count = value;
+            self.order.insert(self.tick, key.to_string());
+            return;
+        }
+        if self.counts.len() >= LRU_SIZE {
             if let Some((_, oldest)) = self.order.pop_first() {
                 self.counts.remove(&oldest);
             }
         }
-        previous > MAX_REPETITIONS
+        self.counts.insert(key.to_string(), (value, self.tick));
+        self.order.insert(self.tick, key.to_string());
     }
 
+    /// `duplicate_test` on one segment: counts it; whether it is a duplicate to drop.
+    fn duplicate(&mut self, segment: &str) -> bool {
+        let key = trim(segment);
+        if key.chars().count() > MIN_DUPLICATE_CHECK_SIZE {
+            let count = self.get(&key);
+            if count > MAX_REPETITIONS {
+                self.put(&key, count + 1);
+                return true;
+            }
+        }
+        let count = self.get(&key);
+        self.put(&key, if count == -1 { 1 } else { count + 1 });
+        false
+    }
+
+    /// `text`, or empty when the whole body is a duplicate.
     fn filter(&mut self, text: &str) -> String {
-        let kept: Vec<&str> = text.lines().filter(|l| !self.duplicate(l)).collect();
-        kept.join("\n").trim().to_string()
+        if text.is_empty() || self.duplicate(text) {
+            return String::new();
+        }
+        text.to_string()
     }
 }
 
@@ -194,10 +243,13 @@ impl Trafilatura {
 impl Extractor for Trafilatura {
     fn extract(&mut self, html: &str) -> std::result::Result<String, String> {
         match trafilatura::extract(html, &self.options) {
-            Ok(result) => Ok(match &mut self.seen {
-                Some(seen) => seen.filter(&result.content_text),
-                None => result.content_text,
-            }),
+            Ok(result) => {
+                let text = totext::html_to_text(&result.content_html);
+                Ok(match &mut self.seen {
+                    Some(seen) => seen.filter(&text),
+                    None => text,
+                })
+            }
             // Python's `extract` returns None when nothing is found: an empty text, dropped.
             Err(trafilatura::TrafilaturaError::InsufficientContent { .. }) => Ok(String::new()),
             Err(e) => Err(e.to_string()),
@@ -289,11 +341,7 @@ impl Readability {
 
 impl Extractor for Readability {
     fn extract(&mut self, html: &str) -> std::result::Result<String, String> {
-        let config = dom_smoothie::Config {
-            text_mode: dom_smoothie::TextMode::Formatted,
-            char_threshold: self.min_text_length,
-            ..Default::default()
-        };
+        let config = dom_smoothie::Config { char_threshold: self.min_text_length, ..Default::default() };
         let mut readability =
             dom_smoothie::Readability::new(html, None, Some(config)).map_err(|e| e.to_string())?;
         let article = match readability.parse() {
@@ -301,7 +349,9 @@ impl Extractor for Readability {
             Err(dom_smoothie::ReadabilityError::GrabFailed) => return Ok(String::new()),
             Err(e) => return Err(e.to_string()),
         };
-        Ok(collapse_newlines(article.text_content.trim(), self.max_new_lines))
+        // DataTrove renders readability's summary HTML with inscriptis' strict profile.
+        let text = inscriptis::html_to_text(&article.content);
+        Ok(collapse_newlines(text.trim(), self.max_new_lines))
     }
 }
 
@@ -403,16 +453,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_lines_seen_more_than_twice_before_are_dropped() {
+    fn bodies_seen_three_times_before_are_dropped() {
+        // trafilatura 1.11: the first sighting stores 1, the third 3; the fourth finds 3 > 2.
         let mut seen = SeenLines::new();
-        let long = "x".repeat(120);
-        let text = format!("{long}\nshort line");
+        let body = format!("{}\nsecond   line", "x".repeat(120));
         for _ in 0..3 {
-            assert_eq!(seen.filter(&text), text);
+            assert_eq!(seen.filter(&body), body);
         }
-        // The fourth sighting has count 2 (not more than 2): kept; from the fifth on, dropped.
-        assert_eq!(seen.filter(&text), text);
-        assert_eq!(seen.filter(&text), "short line");
+        assert_eq!(seen.filter(&body), "");
+        // Whitespace is trimmed before comparing.
+        assert_eq!(seen.filter(&body.replace('\n', " ")), "");
+        // Short bodies (100 characters or fewer) are never duplicates.
+        let short = "y".repeat(100);
+        for _ in 0..6 {
+            assert_eq!(seen.filter(&short), short);
+        }
+    }
+
+    #[test]
+    fn the_duplicate_cache_forgets_the_least_recently_used() {
+        let mut seen = SeenLines::new();
+        let body = "z".repeat(150);
+        for _ in 0..3 {
+            seen.filter(&body);
+        }
+        // 4,096 other segments (short ones count too) push it out of the cache.
+        for i in 0..LRU_SIZE {
+            seen.filter(&format!("other {i}"));
+        }
+        assert_eq!(seen.filter(&body), body);
     }
 
     #[test]

@@ -1001,6 +1001,83 @@ fn warc_reader_matches_datatrove() {
     assert_eq!(extra, ["https://joe.cat/", "https://creativecommons.org/"]);
 }
 
+/// The `trafilatura` step on the fixture WARCs against DataTrove 0.10.1's Trafilatura output (golden
+/// `warc-trafilatura.jsonl.gz`): the same pages give text, the words agree (mean word-level F1), and
+/// the text is cut into lines as Python trafilatura cuts it (one per paragraph, heading, list item,
+/// code element), which the line-based filters (Gopher, C4, FineWeb) depend on.
+#[test]
+fn trafilatura_text_agrees_with_datatrove() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[executor]\nlogging_dir = {:?}\n\n[[pipeline]]\ntype = \"warc_reader\"\n\
+             data_folder = {:?}\n\n[[pipeline]]\ntype = \"trafilatura\"\n\n\
+             [[pipeline]]\ntype = \"jsonl_writer\"\noutput_folder = {:?}\ncompression = \"none\"\n",
+            dir.path().join("logs").display().to_string(),
+            root().join("fixtures/warc").display().to_string(),
+            dir.path().join("out").display().to_string()
+        ),
+    )
+    .unwrap();
+    run_file(&file);
+    let texts = |data: &str| -> std::collections::HashMap<String, String> {
+        data.lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                (v["id"].as_str().unwrap().to_string(), v["text"].as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    let ours = texts(&std::fs::read_to_string(dir.path().join("out/00000.jsonl")).unwrap());
+    let theirs = texts(
+        &String::from_utf8(gunzip(&root().join("fixtures/golden/datatrove/warc-trafilatura.jsonl.gz")))
+            .unwrap(),
+    );
+    // DataTrove's reader skips two pages trove reads (see warc_reader_matches_datatrove).
+    assert_eq!(theirs.len(), 34);
+    assert!(theirs.keys().all(|id| ours.contains_key(id)), "a page DataTrove extracts gives no text");
+    let mut f1s = Vec::new();
+    let mut line_agreement = Vec::new();
+    for (id, want) in &theirs {
+        let got = &ours[id];
+        f1s.push(word_f1(got, want));
+        let (a, b): (std::collections::HashSet<&str>, std::collections::HashSet<&str>) =
+            (got.lines().collect(), want.lines().collect());
+        line_agreement.push(a.intersection(&b).count() as f64 / a.union(&b).count() as f64);
+    }
+    let mean_f1 = f1s.iter().sum::<f64>() / f1s.len() as f64;
+    line_agreement.sort_by(f64::total_cmp);
+    let median_lines = line_agreement[line_agreement.len() / 2];
+    eprintln!("mean word F1 {mean_f1:.3}, median line-set Jaccard {median_lines:.2}");
+    // Measured: 0.841 and 0.67 (the crate's extraction differs on some pages; docs/decisions.md).
+    assert!(mean_f1 > 0.8, "mean word F1 {mean_f1:.3}");
+    assert!(median_lines > 0.6, "median line-set Jaccard {median_lines:.2}");
+    let identical = line_agreement.iter().filter(|&&j| j == 1.0).count();
+    assert!(identical >= 8, "{identical} documents with the same lines");
+}
+
+/// Word-level F1 of two texts (multisets of whitespace-separated words).
+fn word_f1(a: &str, b: &str) -> f64 {
+    let mut counts = std::collections::HashMap::<&str, i64>::new();
+    for w in a.split_whitespace() {
+        *counts.entry(w).or_default() += 1;
+    }
+    let (na, mut nb, mut common) = (a.split_whitespace().count() as f64, 0.0, 0.0);
+    for w in b.split_whitespace() {
+        nb += 1.0;
+        if let Some(c) = counts.get_mut(w).filter(|c| **c > 0) {
+            *c -= 1;
+            common += 1.0;
+        }
+    }
+    if na + nb == 0.0 {
+        return 1.0;
+    }
+    2.0 * common / (na + nb)
+}
+
 fn read_id_url(line: &str) -> String {
     serde_json::from_str::<Value>(line).unwrap()["metadata"]["url"].as_str().unwrap().to_string()
 }
