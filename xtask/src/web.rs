@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use trove_core::text::word_f1;
 
 /// Splits a WARC (gzip member per record) into `n` files, responses dealt round-robin (each with the
 /// records before it, its request), so that `n` tasks get the same number of pages. Responses get the `WARC-Identified-Payload-Type` header Common Crawl writes (from their
@@ -79,34 +80,6 @@ fn read_outputs(dir: &Path) -> Result<HashMap<String, String>> {
         }
     }
     Ok(out)
-}
-
-/// Word-level F1 of two texts (multisets of whitespace-separated words).
-fn word_f1(a: &str, b: &str) -> f64 {
-    let mut counts: HashMap<&str, i64> = HashMap::new();
-    let (mut na, mut nb) = (0i64, 0i64);
-    for w in a.split_whitespace() {
-        *counts.entry(w).or_default() += 1;
-        na += 1;
-    }
-    let mut common = 0i64;
-    for w in b.split_whitespace() {
-        nb += 1;
-        if let Some(c) = counts.get_mut(w) {
-            if *c > 0 {
-                *c -= 1;
-                common += 1;
-            }
-        }
-    }
-    if na == 0 && nb == 0 {
-        return 1.0;
-    }
-    if common == 0 {
-        return 0.0;
-    }
-    let (p, r) = (common as f64 / na as f64, common as f64 / nb as f64);
-    2.0 * p * r / (p + r)
 }
 
 /// The two tools of a comparison, each run `runs` times on its own copy of a pipeline.
@@ -330,11 +303,11 @@ fn reader_total(logs: &Path) -> Result<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{split_warc, word_f1};
+    use super::split_warc;
     use std::io::{Read, Write};
 
     #[test]
-    fn split_warc_deals_records_and_types_html() {
+    fn split_warc_deals_responses_and_types_html() {
         let dir = std::env::temp_dir().join(format!("trove-xtask-split-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -362,20 +335,18 @@ mod tests {
             s
         };
         let (a, b) = (read("part-00.warc.gz"), read("part-01.warc.gz"));
+        // One response each; the request goes with the response after it.
         assert_eq!((a.matches("WARC/1.0").count(), b.matches("WARC/1.0").count()), (2, 1));
+        assert_eq!(
+            (a.matches("WARC-Type: response").count(), b.matches("WARC-Type: response").count()),
+            (1, 1)
+        );
+        assert!(a.find("WARC-Type: request") < a.find("WARC-Type: response"), "{a}");
         assert_eq!(a.matches("WARC-Identified-Payload-Type: text/html").count(), 1, "{a}");
         assert!(
             b.contains("Content-Length: 52\r\nWARC-Identified-Payload-Type: text/html\r\n\r\nHTTP"),
             "{b}"
         );
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn f1_of_word_multisets() {
-        assert_eq!(word_f1("a b c", "a b c"), 1.0);
-        assert_eq!(word_f1("", ""), 1.0);
-        assert_eq!(word_f1("a", ""), 0.0);
-        assert!((word_f1("a a b", "a b b") - 2.0 / 3.0).abs() < 1e-12);
     }
 }

@@ -5,7 +5,6 @@
 //! (`cargo xtask fixtures --for-tests`).
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use trove_pdf::text::{extract_pages, spell_ligatures as ligatures, PdfTextExtractorConfig, TextError};
 
@@ -17,28 +16,6 @@ fn resources() -> PathBuf {
     let dir = root().join("fixtures/cache/pypdf-7.1.0/resources");
     assert!(dir.is_dir(), "{} is missing: run `cargo xtask fixtures --for-tests`", dir.display());
     dir
-}
-
-/// Word-level F1 of two texts (bags of whitespace-separated words).
-fn f1(a: &str, b: &str) -> f64 {
-    let bag = |s: &str| {
-        let mut m: HashMap<String, i64> = HashMap::new();
-        for w in s.split_whitespace() {
-            *m.entry(w.to_string()).or_default() += 1;
-        }
-        m
-    };
-    let (ba, bb) = (bag(a), bag(b));
-    let (na, nb): (i64, i64) = (ba.values().sum(), bb.values().sum());
-    if na == 0 && nb == 0 {
-        return 1.0;
-    }
-    let common: i64 = ba.iter().map(|(w, n)| (*n).min(*bb.get(w).unwrap_or(&0))).sum();
-    if common == 0 {
-        return 0.0;
-    }
-    let (p, r) = (common as f64 / na as f64, common as f64 / nb as f64);
-    2.0 * p * r / (p + r)
 }
 
 #[test]
@@ -69,7 +46,7 @@ fn text_agrees_with_pypdf() {
                 continue;
             }
         };
-        let score = f1(&ours, &ligatures(expected));
+        let score = trove_core::text::word_f1(&ours, &ligatures(expected));
         report.push_str(&format!("{score:.3} {key}\n"));
         scores.push(score);
     }

@@ -1042,7 +1042,7 @@ fn trafilatura_text_agrees_with_datatrove() {
     let mut line_agreement = Vec::new();
     for (id, want) in &theirs {
         let got = &ours[id];
-        f1s.push(word_f1(got, want));
+        f1s.push(trove::core::text::word_f1(got, want));
         let (a, b): (std::collections::HashSet<&str>, std::collections::HashSet<&str>) =
             (got.lines().collect(), want.lines().collect());
         line_agreement.push(a.intersection(&b).count() as f64 / a.union(&b).count() as f64);
@@ -1056,26 +1056,6 @@ fn trafilatura_text_agrees_with_datatrove() {
     assert!(median_lines > 0.6, "median line-set Jaccard {median_lines:.2}");
     let identical = line_agreement.iter().filter(|&&j| j == 1.0).count();
     assert!(identical >= 8, "{identical} documents with the same lines");
-}
-
-/// Word-level F1 of two texts (multisets of whitespace-separated words).
-fn word_f1(a: &str, b: &str) -> f64 {
-    let mut counts = std::collections::HashMap::<&str, i64>::new();
-    for w in a.split_whitespace() {
-        *counts.entry(w).or_default() += 1;
-    }
-    let (na, mut nb, mut common) = (a.split_whitespace().count() as f64, 0.0, 0.0);
-    for w in b.split_whitespace() {
-        nb += 1.0;
-        if let Some(c) = counts.get_mut(w).filter(|c| **c > 0) {
-            *c -= 1;
-            common += 1.0;
-        }
-    }
-    if na + nb == 0.0 {
-        return 1.0;
-    }
-    2.0 * common / (na + nb)
 }
 
 fn read_id_url(line: &str) -> String {
