@@ -71,7 +71,6 @@ fn process(element: ElementRef<'_>, out: &mut String, in_cell: bool) {
         out.push_str(&lead);
     }
     let child_in_cell = in_cell || kind == Kind::Cell;
-    let mut has_tail = false;
     for child in children {
         match child.value() {
             Node::Text(text) => out.push_str(text),
@@ -84,13 +83,11 @@ fn process(element: ElementRef<'_>, out: &mut String, in_cell: bool) {
     }
     // The element's tail is handled by its parent; whether it has one matters for textless
     // elements only.
-    if let Some(next) = element.next_sibling() {
-        has_tail = matches!(next.value(), Node::Text(t) if !t.is_empty());
-    }
+    let has_tail =
+        element.next_sibling().is_some_and(|n| matches!(n.value(), Node::Text(t) if !t.is_empty()));
     if !has_text && !has_tail {
         match kind {
-            Kind::Row => out.push('\n'),
-            Kind::Newline => out.push('\n'),
+            Kind::Row | Kind::Newline => out.push('\n'),
             Kind::Cell => {}
             _ => return,
         }
