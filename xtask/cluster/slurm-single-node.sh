@@ -15,7 +15,7 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
         || { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null; }
 fi
 
-if sinfo -h -o %T 2>/dev/null | grep -q idle; then
+if sinfo -h -o %T 2>/dev/null | grep idle >/dev/null; then
     echo "slurm: already up"; sinfo; exit 0
 fi
 
@@ -27,7 +27,8 @@ $sudo chmod 400 /etc/munge/munge.key
 pgrep -x munged >/dev/null || $sudo -u munge /usr/sbin/munged 2>/dev/null || $sudo runuser -u munge -- /usr/sbin/munged
 
 # slurm.conf: this node as `slurmd -C` describes it, one partition.
-node=$(slurmd -C | head -1)
+# Not `head`: under pipefail a closed pipe (SIGPIPE, 141) would end the script.
+node=$(slurmd -C | sed -n 1p)
 host=$(hostname -s)
 $sudo mkdir -p /etc/slurm
 $sudo tee /etc/slurm/slurm.conf >/dev/null <<EOF
@@ -57,7 +58,7 @@ EOF
 pgrep -x slurmctld >/dev/null || $sudo slurmctld
 pgrep -x slurmd >/dev/null || $sudo slurmd
 for _ in $(seq 1 60); do
-    if sinfo -h -o %T 2>/dev/null | grep -q idle; then
+    if sinfo -h -o %T 2>/dev/null | grep idle >/dev/null; then
         echo "slurm: up"; sinfo; exit 0
     fi
     sleep 1
