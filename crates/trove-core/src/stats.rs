@@ -465,11 +465,11 @@ impl Stats {
 
     /// The metric `key`, created on first use.
     pub fn metric(&mut self, key: &str) -> &mut MetricStats {
-        if !self.stats.contains_key(key) {
-            self.stats.insert(key.to_string(), MetricStats::default());
-        }
-        // The key was inserted above.
-        &mut self.stats[key]
+        let index = match self.stats.get_index_of(key) {
+            Some(index) => index,
+            None => self.stats.insert_full(key.to_string(), MetricStats::default()).0,
+        };
+        &mut self.stats[index]
     }
 
     /// Adds 1 to the count `key` (DataTrove's `stat_update(key)`).

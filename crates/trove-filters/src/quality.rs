@@ -163,8 +163,8 @@ pub struct GopherRepetitionFilter {
     dup_reasons: Vec<&'static str>,
     splitter: WordSplitter,
     /// Maps reused from document to document (keys are hashes, checked exactly on a hit).
-    top: FxHashMap<u64, (usize, usize)>,
-    dup: FxHashMap<u64, usize>,
+    top: NgramTable<(u32, u32)>,
+    dup: NgramTable<u32>,
 }
 
 impl GopherRepetitionFilter {
@@ -179,8 +179,8 @@ impl GopherRepetitionFilter {
                 .collect(),
             splitter: WordSplitter::new(&config.language),
             config: config.clone(),
-            top: FxHashMap::default(),
-            dup: FxHashMap::default(),
+            top: NgramTable::default(),
+            dup: NgramTable::default(),
         }
     }
 }
@@ -194,72 +194,247 @@ fn hash_ids(ids: &[u32]) -> u64 {
     h.finish()
 }
 
+/// An open-addressing table from 64-bit n-gram keys to a small value, reused from document to
+/// document. Slots carry the document's generation, so emptying the table writes nothing, and a
+/// document uses only as many slots as its n-grams need (a table grown by a long document does not
+/// spread a short one over memory). About twice as fast here as a `HashMap`: the keys are already
+/// hashes or packed ids, and the probe is a multiply and a linear scan.
+struct NgramTable<V> {
+    slots: Vec<(u64, u32, V)>,
+    generation: u32,
+    bits: u32,
+    /// Slots filled for the current document, in insertion order.
+    used: Vec<u32>,
+}
+
+impl<V: Copy + Default> Default for NgramTable<V> {
+    fn default() -> Self {
+        NgramTable { slots: Vec::new(), generation: 0, bits: 0, used: Vec::new() }
+    }
+}
+
+impl<V: Copy + Default> NgramTable<V> {
+    /// Empties the table and sizes it for `entries` keys (load factor at most 1/2).
+    fn reset(&mut self, entries: usize) {
+        let bits = (entries.max(8) * 2).next_power_of_two().trailing_zeros();
+        if self.slots.len() < 1 << bits {
+            self.slots = vec![(0, 0, V::default()); 1 << bits];
+            self.generation = 0;
+        }
+        self.bits = bits;
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.slots.iter_mut().for_each(|s| s.1 = 0);
+            self.generation = 1;
+        }
+        self.used.clear();
+    }
+
+    /// The value of `key`, and whether it was absent (then it is now `value`). At most `entries` keys
+    /// (as given to `reset`) may be inserted.
+    #[inline]
+    fn entry(&mut self, key: u64, value: V) -> (&mut V, bool) {
+        let mask = (1usize << self.bits) - 1;
+        // Fibonacci hashing: the product's high bits depend on every bit of the key.
+        let mut i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize;
+        loop {
+            let slot = &self.slots[i];
+            if slot.1 != self.generation {
+                self.slots[i] = (key, self.generation, value);
+                self.used.push(i as u32);
+                return (&mut self.slots[i].2, true);
+            }
+            if slot.0 == key {
+                return (&mut self.slots[i].2, false);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The values of the current document, in insertion order.
+    fn values(&self) -> impl Iterator<Item = V> + '_ {
+        self.used.iter().map(|&i| self.slots[i as usize].2)
+    }
+}
+
 /// DataTrove's `find_top_duplicate` over the n-grams `" ".join(words[i..i+n])`: characters of the most
 /// frequent one (the first seen among equals) times its count. Words are numbered so n-grams are
 /// compared as id tuples (words hold no spaces, so equal tuples ⇔ equal joined strings).
+///
+/// `id_bits` is the width of the largest id: when `n` ids fit in 64 bits the n-gram's key is the ids
+/// themselves (exact, rolled from window to window); otherwise a hash checked on every hit.
 fn top_duplicate_chars(
     ids: &[u32],
     lens: &[usize],
     n: usize,
-    counts: &mut FxHashMap<u64, (usize, usize)>,
+    id_bits: u32,
+    counts: &mut NgramTable<(u32, u32)>,
 ) -> usize {
-    counts.clear();
+    counts.reset(ids.len());
+    if n as u32 * id_bits <= 64 {
+        let width = n as u32 * id_bits;
+        let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+        let mut key = ids[..n - 1].iter().fold(0u64, |k, &id| (k << id_bits) | u64::from(id));
+        for (i, &id) in ids[n - 1..].iter().enumerate() {
+            key = ((key << id_bits) | u64::from(id)) & mask;
+            counts.entry(key, (0, i as u32)).0 .0 += 1;
+        }
+        return top_chars(counts.values(), lens, n);
+    }
     for (i, gram) in ids.windows(n).enumerate() {
-        let entry = counts.entry(hash_ids(gram)).or_insert((0, i));
-        if ids[entry.1..entry.1 + n] != *gram {
+        let (entry, _) = counts.entry(hash_ids(gram), (0, i as u32));
+        let first = entry.1 as usize;
+        if ids[first..first + n] != *gram {
             // Two n-grams share a 64-bit hash: count this document exactly.
             return top_duplicate_chars_exact(ids, lens, n);
         }
         entry.0 += 1;
     }
-    top_chars(counts.values().copied(), lens, n)
+    top_chars(counts.values(), lens, n)
 }
 
 /// The most frequent n-gram (first seen among equals): its characters times its count.
-fn top_chars(counts: impl Iterator<Item = (usize, usize)>, lens: &[usize], n: usize) -> usize {
+fn top_chars(counts: impl Iterator<Item = (u32, u32)>, lens: &[usize], n: usize) -> usize {
     let Some((count, gram_start)) = counts.max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1))) else {
         return 0;
     };
+    let gram_start = gram_start as usize;
     let chars: usize = lens[gram_start..gram_start + n].iter().sum::<usize>() + (n - 1);
-    chars * count
+    chars * count as usize
 }
 
 fn top_duplicate_chars_exact(ids: &[u32], lens: &[usize], n: usize) -> usize {
-    let mut counts: FxHashMap<&[u32], (usize, usize)> = FxHashMap::default();
+    let mut counts: FxHashMap<&[u32], (u32, u32)> = FxHashMap::default();
     for (i, gram) in ids.windows(n).enumerate() {
-        counts.entry(gram).or_insert((0, i)).0 += 1;
+        counts.entry(gram).or_insert((0, i as u32)).0 += 1;
     }
     top_chars(counts.values().copied(), lens, n)
 }
 
-/// Per-word polynomial hashes, so that the hash of a concatenation `"".join(words[i..i+n])` is a fold
-/// over `n` words instead of a pass over their bytes: `H(a‖b) = H(a)·B^len(b) + H(b)` (mod 2^64).
+/// Polynomial hashes of the words and of every prefix of their concatenation, so that the hash of
+/// `"".join(words[i..j])` takes two multiplications: `H(i..j) = P[j] − P[i]·B^len(i..j)` (mod 2^64),
+/// with `B^len(i..j) = B^bytes(..j) · B^−bytes(..i)` (`B` is odd, so invertible mod 2^64). The value
+/// is the hash of the joined bytes, whatever the split into words.
 struct ConcatHashes {
-    hash: Vec<u64>,
+    /// The hash of each word alone.
+    word: Vec<u64>,
+    /// `P[k]`: the hash of `"".join(words[..k])`.
+    prefix: Vec<u64>,
+    /// `B^bytes(words[..k])`.
     power: Vec<u64>,
+    /// `B^−bytes(words[..k])`.
+    inverse: Vec<u64>,
+    /// Bytes in `words[..k]`.
+    offset: Vec<usize>,
 }
 
 const POLY_BASE: u64 = 0x100_0000_01b3;
 
+/// The inverse of an odd number modulo 2^64 (Newton's iteration doubles the correct bits each step).
+const fn inverse_mod_2_64(b: u64) -> u64 {
+    let mut x = b;
+    let mut i = 0;
+    while i < 6 {
+        x = x.wrapping_mul(2u64.wrapping_sub(b.wrapping_mul(x)));
+        i += 1;
+    }
+    x
+}
+
+const POLY_INVERSE: u64 = inverse_mod_2_64(POLY_BASE);
+
 impl ConcatHashes {
     fn new(words: &[&str]) -> ConcatHashes {
-        let mut hash = Vec::with_capacity(words.len());
-        let mut power = Vec::with_capacity(words.len());
+        let mut word = Vec::with_capacity(words.len());
+        let mut prefix = Vec::with_capacity(words.len() + 1);
+        let mut power = Vec::with_capacity(words.len() + 1);
+        let mut inverse = Vec::with_capacity(words.len() + 1);
+        let mut offset = Vec::with_capacity(words.len() + 1);
+        let (mut p, mut pw, mut inv, mut bytes) = (0u64, 1u64, 1u64, 0usize);
+        offset.push(0);
+        prefix.push(p);
+        power.push(pw);
+        inverse.push(inv);
         for w in words {
-            let (mut h, mut p) = (0u64, 1u64);
-            for &b in w.as_bytes() {
-                h = h.wrapping_mul(POLY_BASE).wrapping_add(u64::from(b) + 1);
-                p = p.wrapping_mul(POLY_BASE);
+            let (mut h, mut b, mut ib) = (0u64, 1u64, 1u64);
+            for &byte in w.as_bytes() {
+                h = h.wrapping_mul(POLY_BASE).wrapping_add(u64::from(byte) + 1);
+                b = b.wrapping_mul(POLY_BASE);
+                ib = ib.wrapping_mul(POLY_INVERSE);
             }
-            hash.push(h);
-            power.push(p);
+            p = p.wrapping_mul(b).wrapping_add(h);
+            pw = pw.wrapping_mul(b);
+            inv = inv.wrapping_mul(ib);
+            bytes += w.len();
+            word.push(h);
+            prefix.push(p);
+            power.push(pw);
+            inverse.push(inv);
+            offset.push(bytes);
         }
-        ConcatHashes { hash, power }
+        ConcatHashes { word, prefix, power, inverse, offset }
     }
 
+    /// The hash of `"".join(words[start..start + n])`.
+    #[inline]
     fn window(&self, start: usize, n: usize) -> u64 {
-        (start..start + n).fold(0u64, |h, i| h.wrapping_mul(self.power[i]).wrapping_add(self.hash[i]))
+        let end = start + n;
+        let scale = self.power[end].wrapping_mul(self.inverse[start]);
+        self.prefix[end].wrapping_sub(self.prefix[start].wrapping_mul(scale))
     }
+}
+
+/// Numbers the distinct words in order of first appearance. The words' hashes key a table, checked
+/// exactly on every hit; a document where two words share a hash is numbered with a string map.
+fn word_ids(words: &[&str], hashes: &ConcatHashes, table: &mut NgramTable<(u32, u32)>) -> (Vec<u32>, usize) {
+    table.reset(words.len());
+    let mut ids = Vec::with_capacity(words.len());
+    let mut next = 0u32;
+    for (i, (w, &h)) in words.iter().zip(&hashes.word).enumerate() {
+        let (entry, inserted) = table.entry(h ^ w.len() as u64, (next, i as u32));
+        if inserted {
+            next += 1;
+        } else if words[entry.1 as usize] != *w {
+            let mut vocabulary: FxHashMap<&str, u32> = FxHashMap::default();
+            let ids = words
+                .iter()
+                .map(|w| {
+                    let next = vocabulary.len() as u32;
+                    *vocabulary.entry(w).or_insert(next)
+                })
+                .collect();
+            return (ids, vocabulary.len());
+        }
+        ids.push(entry.0);
+    }
+    (ids, next as usize)
+}
+
+/// Bytes of the joined words from a word's start that [`lonely_starts`] compares.
+const LONELY_BYTES: usize = 16;
+
+/// Which word starts no other word start shares the next [`LONELY_BYTES`] bytes of the joined words
+/// with. A window of `n` words at least that long starting there equals no other window of `n`
+/// words (equal joined strings start with equal bytes), so `find_all_duplicate` can pass over it
+/// without remembering it: most windows of ordinary text are such, and skipping them saves a table
+/// probe per window and per `n`. (Two different prefixes with one hash only make fewer starts
+/// lonely.)
+fn lonely_starts(words: &[&str], hashes: &ConcatHashes, table: &mut NgramTable<u32>) -> Vec<bool> {
+    let joined: Vec<u8> = words.iter().flat_map(|w| w.bytes()).collect();
+    let key = |i: usize| {
+        let at = hashes.offset[i];
+        let bytes = joined.get(at..at + LONELY_BYTES)?;
+        let (a, b) = bytes.split_at(8);
+        let a = u64::from_le_bytes(a.try_into().unwrap_or_default());
+        let b = u64::from_le_bytes(b.try_into().unwrap_or_default());
+        Some(a.wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(31) ^ b)
+    };
+    table.reset(words.len());
+    let keys: Vec<Option<u64>> = (0..words.len()).map(key).collect();
+    for k in keys.iter().flatten() {
+        *table.entry(*k, 0).0 += 1;
+    }
+    keys.iter().map(|k| k.is_some_and(|k| *table.entry(k, 0).0 == 1)).collect()
 }
 
 /// DataTrove's `find_all_duplicate`: characters of `"".join(words[i..i+n])` n-grams seen before,
@@ -269,33 +444,34 @@ fn all_duplicate_chars(
     lens: &[usize],
     hashes: &ConcatHashes,
     n: usize,
-    seen: &mut FxHashMap<u64, usize>,
+    lonely: &[bool],
+    seen: &mut NgramTable<u32>,
 ) -> usize {
     // The joined strings are compared exactly on a hash hit (different splits can join equally).
     let same = |a: usize, b: usize| {
         words[a..a + n].iter().flat_map(|w| w.bytes()).eq(words[b..b + n].iter().flat_map(|w| w.bytes()))
     };
-    seen.clear();
+    seen.reset(words.len());
     let mut collided: Vec<(u64, usize)> = Vec::new();
     let (mut repeated, mut idx) = (0, 0);
     while words.len() >= n && idx < words.len() - n + 1 {
+        if lonely[idx] && hashes.offset[idx + n] - hashes.offset[idx] >= LONELY_BYTES {
+            idx += 1;
+            continue;
+        }
         let h = hashes.window(idx, n);
-        let known = match seen.get(&h) {
-            None => false,
-            Some(&first) => {
-                same(first, idx) || collided.iter().any(|&(ch, start)| ch == h && same(start, idx))
-            }
-        };
+        // One probe per window: a new hash is inserted on the spot.
+        let (first, inserted) = seen.entry(h, idx as u32);
+        let known = !inserted
+            && (same(*first as usize, idx)
+                || collided.iter().any(|&(ch, start)| ch == h && same(start, idx)));
+        if !inserted && !known {
+            collided.push((h, idx));
+        }
         if known {
             repeated += lens[idx..idx + n].iter().sum::<usize>();
             idx += n;
         } else {
-            match seen.get(&h) {
-                None => {
-                    seen.insert(h, idx);
-                }
-                Some(_) => collided.push((h, idx)),
-            }
             idx += 1;
         }
     }
@@ -328,29 +504,24 @@ impl Filter for GopherRepetitionFilter {
         }
         let words = self.splitter.words(text);
         let lens: Vec<usize> = words.iter().map(|w| py_len(w)).collect();
-        let mut vocabulary: FxHashMap<&str, u32> = FxHashMap::default();
-        vocabulary.reserve(words.len());
-        let ids: Vec<u32> = words
-            .iter()
-            .map(|w| {
-                let next = vocabulary.len() as u32;
-                *vocabulary.entry(w).or_insert(next)
-            })
-            .collect();
+        let hashes = ConcatHashes::new(&words);
+        let (ids, vocabulary) = word_ids(&words, &hashes, &mut self.top);
+        let id_bits = (u32::BITS - (vocabulary as u32).saturating_sub(1).leading_zeros()).max(1);
         for (&(n, frac), reason) in c.top_n_grams.iter().zip(&self.top_reasons) {
             if n == 0 || words.len() < n {
                 continue;
             }
-            if top_duplicate_chars(&ids, &lens, n, &mut self.top) as f64 / text_len > frac {
+            if top_duplicate_chars(&ids, &lens, n, id_bits, &mut self.top) as f64 / text_len > frac {
                 return Verdict::Drop(Some(reason));
             }
         }
-        let hashes = ConcatHashes::new(&words);
+        let lonely = lonely_starts(&words, &hashes, &mut self.dup);
         for (&(n, frac), reason) in c.dup_n_grams.iter().zip(&self.dup_reasons) {
             if n == 0 {
                 continue;
             }
-            if all_duplicate_chars(&words, &lens, &hashes, n, &mut self.dup) as f64 / text_len > frac {
+            if all_duplicate_chars(&words, &lens, &hashes, n, &lonely, &mut self.dup) as f64 / text_len > frac
+            {
                 return Verdict::Drop(Some(reason));
             }
         }
@@ -453,18 +624,21 @@ impl StepConfig for GopherQualityFilterConfig {
 pub struct GopherQualityFilter {
     config: GopherQualityFilterConfig,
     stop_words: HashSet<String>,
+    /// Bytes in the longest stop word: longer words need no lookup.
+    longest_stop_word: usize,
     splitter: WordSplitter,
 }
 
 impl GopherQualityFilter {
     /// A filter from its config.
     pub fn new(config: &GopherQualityFilterConfig) -> GopherQualityFilter {
-        let stop_words = match &config.stop_words {
+        let stop_words: HashSet<String> = match &config.stop_words {
             Some(words) => words.iter().cloned().collect(),
             None => STOP_WORDS.iter().map(|w| w.to_string()).collect(),
         };
         GopherQualityFilter {
             config: config.clone(),
+            longest_stop_word: stop_words.iter().map(String::len).max().unwrap_or(0),
             stop_words,
             splitter: WordSplitter::new(&config.language),
         }
@@ -544,8 +718,16 @@ impl Filter for GopherQualityFilter {
             }
         }
         if let Some(min) = nonzero_u(c.min_stop_words) {
-            let found: FxHashSet<&str> =
-                words.iter().copied().filter(|w| self.stop_words.contains(*w)).collect();
+            // Distinct stop words, counted until there are enough.
+            let mut found: FxHashSet<&str> = FxHashSet::default();
+            for w in words.iter().copied().filter(|w| w.len() <= self.longest_stop_word) {
+                if self.stop_words.contains(w) {
+                    found.insert(w);
+                    if found.len() as u64 >= min {
+                        break;
+                    }
+                }
+            }
             if (found.len() as u64) < min {
                 return Verdict::Drop(Some("gopher_enough_stop_words"));
             }
@@ -700,7 +882,9 @@ impl Filter for C4QualityFilter {
                 stats.incr("line-filter-policy");
                 continue;
             }
-            if c.min_num_sentences != -1 {
+            // Only `num_sentences < min_num_sentences` is asked at the end: once there are enough,
+            // further lines need not be split into sentences.
+            if c.min_num_sentences != -1 && num_sentences < c.min_num_sentences {
                 num_sentences +=
                     if c.split_paragraph { self.splitter.count_sentences(&line) as i64 } else { 1 };
             }
@@ -1092,19 +1276,134 @@ mod tests {
     #[test]
     fn duplicate_ngrams_like_datatrove() {
         let words = ["a", "b", "a", "b", "a", "b", "c"];
-        let lens: Vec<usize> = words.iter().map(|w| w.len()).collect();
         // find_all_duplicate(words, 2): "ab" at 0 new, "ba" at 1 new, "ab" at 2 repeated (+2, skip to
         // 4), "ab" at 4 repeated (+2, skip to 6), done.
-        let mut seen = FxHashMap::default();
-        assert_eq!(all_duplicate_chars(&words, &lens, &ConcatHashes::new(&words), 2, &mut seen), 4);
+        assert_eq!(dup_chars(&words, 2), 4);
         // "".join makes ("ab", "c") equal to ("a", "bc").
         let words = ["ab", "c", "a", "bc"];
-        let lens: Vec<usize> = words.iter().map(|w| w.len()).collect();
-        assert_eq!(all_duplicate_chars(&words, &lens, &ConcatHashes::new(&words), 2, &mut seen), 3);
+        assert_eq!(dup_chars(&words, 2), 3);
         // Top 2-gram: "a b" three times, 3 characters each.
         let ids = [0, 1, 0, 1, 0, 1, 2];
-        assert_eq!(top_duplicate_chars(&ids, &[1; 7], 2, &mut FxHashMap::default()), 9);
+        assert_eq!(top_duplicate_chars(&ids, &[1; 7], 2, 2, &mut NgramTable::default()), 9);
         assert_eq!(top_duplicate_chars_exact(&ids, &[1; 7], 2), 9);
+    }
+
+    /// DataTrove's `find_all_duplicate` as written in Python, on strings.
+    fn find_all_duplicate(words: &[&str], n: usize) -> usize {
+        let mut unique = HashSet::new();
+        let (mut repeated, mut idx) = (0, 0);
+        while words.len() >= n && idx < words.len() - n + 1 {
+            let gram = words[idx..idx + n].concat();
+            if unique.contains(&gram) {
+                repeated += gram.chars().count();
+                idx += n;
+            } else {
+                unique.insert(gram);
+                idx += 1;
+            }
+        }
+        repeated
+    }
+
+    /// `all_duplicate_chars` with lonely starts skipped, checked against the same without skipping
+    /// and against the Python algorithm.
+    fn dup_chars(words: &[&str], n: usize) -> usize {
+        let lens: Vec<usize> = words.iter().map(|w| w.chars().count()).collect();
+        let hashes = ConcatHashes::new(words);
+        let mut table = NgramTable::default();
+        let lonely = lonely_starts(words, &hashes, &mut table);
+        let skipping = all_duplicate_chars(words, &lens, &hashes, n, &lonely, &mut table);
+        let plain = all_duplicate_chars(words, &lens, &hashes, n, &vec![false; words.len()], &mut table);
+        assert_eq!(skipping, plain, "{words:?} {n}");
+        assert_eq!(skipping, find_all_duplicate(words, n), "{words:?} {n}");
+        skipping
+    }
+
+    #[test]
+    fn duplicate_ngrams_agree_with_python_on_generated_text() {
+        // Words from a small vocabulary of varied lengths (some joining into others: "ab" + "c" =
+        // "a" + "bc"), so that repeats, overlaps and cross-split equalities all occur.
+        let vocabulary = [
+            "a",
+            "b",
+            "ab",
+            "c",
+            "bc",
+            "abc",
+            "the",
+            "cat",
+            "sat",
+            "on",
+            "mat",
+            "é",
+            "chat",
+            "",
+            "elephant",
+            "encyclopaedia",
+            "élan",
+            "antidisestablishment",
+            "x",
+            "yz",
+        ];
+        let mut state = 99u64;
+        let mut lonely = 0;
+        for round in 0..300 {
+            let len = 5 + round % 60;
+            let words: Vec<&str> = (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    vocabulary[((state >> 33) % (3 + round as u64 % 18)) as usize]
+                })
+                .collect();
+            let hashes = ConcatHashes::new(&words);
+            lonely +=
+                lonely_starts(&words, &hashes, &mut NgramTable::default()).iter().filter(|l| **l).count();
+            for n in [1, 2, 5, 6, 10] {
+                dup_chars(&words, n);
+            }
+        }
+        assert!(lonely > 1000, "the generated text has {lonely} lonely starts");
+    }
+
+    #[test]
+    fn window_hashes_are_hashes_of_the_joined_words() {
+        assert_eq!(POLY_BASE.wrapping_mul(POLY_INVERSE), 1);
+        let words = ["Le", "", "chat", "é", "chat", "Lé", "chat", "a", "b", "ab"];
+        let hashes = ConcatHashes::new(&words);
+        let direct =
+            |s: &str| s.bytes().fold(0u64, |h, b| h.wrapping_mul(POLY_BASE).wrapping_add(u64::from(b) + 1));
+        for start in 0..words.len() {
+            for n in 0..=words.len() - start {
+                assert_eq!(hashes.window(start, n), direct(&words[start..start + n].concat()));
+            }
+        }
+        // Ids number distinct words in order of first appearance.
+        let (ids, distinct) = word_ids(&words, &hashes, &mut NgramTable::default());
+        assert_eq!(ids, [0, 1, 2, 3, 2, 4, 2, 5, 6, 7]);
+        assert_eq!(distinct, 8);
+    }
+
+    #[test]
+    fn packed_and_hashed_top_ngrams_agree_with_the_exact_count() {
+        // Ids from a small linear congruential generator; lengths vary so ties between n-grams of
+        // equal count are broken by the first seen, as DataTrove's Counter.most_common(1) does.
+        let mut state = 12345u64;
+        let mut next = |m: u64| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) % m
+        };
+        let mut counts = NgramTable::default();
+        for vocab in [1u64, 2, 3, 17, 300, 70_000] {
+            let ids: Vec<u32> = (0..2_000).map(|_| next(vocab) as u32).collect();
+            let lens: Vec<usize> = (0..2_000).map(|_| 1 + next(9) as usize).collect();
+            let bits = (u32::BITS - (vocab as u32 - 1).leading_zeros()).max(1);
+            for n in 1..=5 {
+                let exact = top_duplicate_chars_exact(&ids, &lens, n);
+                // `bits` packs where n ids fit in 64 bits; 32 forces the hashed path from n = 3.
+                assert_eq!(top_duplicate_chars(&ids, &lens, n, bits, &mut counts), exact, "{vocab} {n}");
+                assert_eq!(top_duplicate_chars(&ids, &lens, n, 32, &mut counts), exact, "{vocab} {n}");
+            }
+        }
     }
 
     #[test]

@@ -441,6 +441,9 @@ impl WordSplitter {
 
     /// The number of sentences (`len(split_into_sentences(text))`).
     pub fn count_sentences(&mut self, text: &str) -> usize {
+        if self.english.is_some() && spacy::surely_one_sentence(text) {
+            return 1;
+        }
         self.sentence_ends(text).len().max(1)
     }
 }
@@ -533,6 +536,13 @@ mod tests {
                 row["sentences"].as_array().expect("sentences").iter().filter_map(|w| w.as_str()).collect();
             assert_eq!(splitter.words(text), words, "words of {text:?}");
             assert_eq!(splitter.sentences(text), sentences, "sentences of {text:?}");
+            // The count's shortcut (no tokenizing for surely single sentences) agrees, on the text and
+            // on each of its lines (C4 counts line by line).
+            assert_eq!(splitter.count_sentences(text), sentences.len(), "sentence count of {text:?}");
+            for line in splitlines(text).map(py_strip) {
+                let slow = splitter.sentence_ends(line).len().max(1);
+                assert_eq!(splitter.count_sentences(line), slow, "sentence count of {line:?}");
+            }
             checked += 1;
         }
         assert!(checked > 300, "only {checked} golden texts");

@@ -32,6 +32,23 @@ struct Rules {
     /// (token texts, special string).
     matcher: HashMap<String, Vec<Vec<String>>>,
     sentence_punct: HashSet<char>,
+    /// The byte lengths (bit `len`, below 64) and first bytes (bit `byte`, ASCII) of the special cases
+    /// made of letters only or digits only: a plain word outside them is no special case, told
+    /// without hashing it.
+    plain_special_lens: u64,
+    plain_special_first: u128,
+}
+
+impl Rules {
+    /// Whether the plain (letters-only or digits-only) word `span` may be a special case.
+    #[inline]
+    fn may_be_plain_special(&self, span: &str) -> bool {
+        let first = span.as_bytes().first().copied().unwrap_or(0);
+        span.len() < 64
+            && (self.plain_special_lens >> span.len()) & 1 == 1
+            && first < 128
+            && (self.plain_special_first >> first) & 1 == 1
+    }
 }
 
 fn rules() -> Arc<Rules> {
@@ -102,6 +119,9 @@ struct Lookaround {
     body: regex::Regex,
     /// The body anchored at the start only: a quick test before trying lengths.
     body_prefix: regex::Regex,
+    /// The body unanchored (and anchored at the end for `X$`): finds the next place where the body
+    /// can start, so that a search tests only there.
+    body_search: regex::Regex,
     ahead: Option<(regex::Regex, bool)>,
     at_end: bool,
 }
@@ -134,9 +154,16 @@ impl Lookaround {
             behind,
             body: compile(&format!("^(?:{rest})$")),
             body_prefix: compile(&format!("^(?:{rest})")),
+            body_search: compile(&format!("(?:{rest}){}", if at_end { "$" } else { "" })),
             ahead,
             at_end,
         }
+    }
+
+    /// The first byte at or after `from` where the body matches (a match of the whole alternative can
+    /// start nowhere before it).
+    fn candidate(&self, s: &str, from: usize) -> Option<usize> {
+        self.body_search.find_at(s, from).map(|m| m.start())
     }
 
     /// The length of the match at byte `p` of `s`, if any (shortest body first, as the patterns'
@@ -238,11 +265,21 @@ impl Alternation {
                 Group::Plain { .. } => None,
             })
             .collect();
-        if !looks.is_empty() {
-            for (i, _) in s[from..limit].char_indices() {
-                let p = from + i;
-                if let Some(len) = looks.iter().find_map(|l| l.match_at(s, p)) {
-                    return Some((p, p + len));
+        // Each look-around alternative is tested only where its body matches: the leftmost such place
+        // over all of them first, the alternatives in pattern order there.
+        let mut next: Vec<Option<usize>> = looks.iter().map(|l| l.candidate(s, from)).collect();
+        while let Some(p) = next.iter().flatten().copied().min().filter(|&p| p < limit) {
+            for (l, n) in looks.iter().zip(&next) {
+                if *n == Some(p) {
+                    if let Some(len) = l.match_at(s, p) {
+                        return Some((p, p + len));
+                    }
+                }
+            }
+            let step = p + s[p..].chars().next().map_or(1, char::len_utf8);
+            for (l, n) in looks.iter().zip(next.iter_mut()) {
+                if *n == Some(p) {
+                    *n = if step <= s.len() { l.candidate(s, step) } else { None };
                 }
             }
         }
@@ -276,7 +313,19 @@ impl Rules {
                 .collect(),
             matcher: HashMap::default(),
             sentence_punct: data.sentence_punct_chars.iter().filter_map(|s| s.chars().next()).collect(),
+            plain_special_lens: 0,
+            plain_special_first: 0,
         };
+        for key in data.rules.keys().filter(|k| is_plain(k)) {
+            // A plain special case too long or not starting with ASCII would be missed: keep all.
+            if key.len() >= 64 || !key.as_bytes()[0].is_ascii() {
+                rules.plain_special_lens = u64::MAX;
+                rules.plain_special_first = u128::MAX;
+            } else {
+                rules.plain_special_lens |= 1 << key.len();
+                rules.plain_special_first |= 1 << key.as_bytes()[0];
+            }
+        }
         // spaCy (faster_heuristics) matches a special case after affix splitting when the affix rules
         // would cut it.
         let mut matcher: HashMap<String, Vec<Vec<String>>> = HashMap::default();
@@ -525,6 +574,12 @@ fn for_each_span(text: &str, mut f: impl FnMut(usize, usize, bool)) {
     }
 }
 
+/// Letters only, or ASCII digits only: no affix rule applies to such a word (every prefix, suffix and
+/// infix needs a symbol or punctuation, or letters after a digit).
+fn is_plain(span: &str) -> bool {
+    !span.is_empty() && (span.chars().all(char::is_alphabetic) || span.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// spaCy's blank English tokenizer. Cheap to create (the rules are shared); each instance keeps its
 /// own cache of recent spans, so keep one per task.
 pub struct EnglishTokenizer {
@@ -569,8 +624,9 @@ impl EnglishTokenizer {
         // Words of letters only, and numbers of digits only, meet no affix rule (every prefix, suffix
         // and infix needs a symbol or punctuation, or letters after a digit): only a special case can
         // split them.
-        let plain = span.chars().all(char::is_alphabetic) || span.bytes().all(|b| b.is_ascii_digit());
-        if plain && !self.rules.specials.contains_key(span) {
+        if is_plain(span)
+            && (!self.rules.may_be_plain_special(span) || !self.rules.specials.contains_key(span))
+        {
             out.push(Token { start, end });
             return;
         }
@@ -589,6 +645,18 @@ impl EnglishTokenizer {
             self.scratch.iter().map(|t| ((t.start - start) as u32, (t.end - start) as u32)).collect();
         self.cache.insert(span.into(), relative);
         out.extend_from_slice(&self.scratch);
+    }
+}
+
+/// Whether spaCy's sentencizer surely finds a single sentence in `text`, told without tokenizing: a
+/// sentence starts after a single-character sentence-punctuation token only when a token follows that
+/// is not punctuation, so text without such a character, or with nothing but punctuation after the
+/// first one, is one sentence whatever its tokens.
+pub fn surely_one_sentence(text: &str) -> bool {
+    let rules = rules();
+    match text.char_indices().find(|(_, c)| rules.sentence_punct.contains(c)) {
+        None => true,
+        Some((i, c)) => is_unicode_punct(&text[i + c.len_utf8()..]),
     }
 }
 
