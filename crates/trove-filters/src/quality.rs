@@ -263,11 +263,16 @@ impl<V: Copy + Default> NgramTable<V> {
 ///
 /// `id_bits` is the width of the largest id: when `n` ids fit in 64 bits the n-gram's key is the ids
 /// themselves (exact, rolled from window to window); otherwise a hash checked on every hit.
+///
+/// A window starting at a lonely word start (see [`lonely_starts`]) and joining into at least
+/// [`LONELY_BYTES`] bytes occurs once: it is not counted, and when no counted n-gram occurs twice the
+/// most frequent is the first window, once.
 fn top_duplicate_chars(
     ids: &[u32],
     lens: &[usize],
     n: usize,
     id_bits: u32,
+    once: &dyn Fn(usize, usize) -> bool,
     counts: &mut NgramTable<(u32, u32)>,
 ) -> usize {
     counts.reset(ids.len());
@@ -277,11 +282,16 @@ fn top_duplicate_chars(
         let mut key = ids[..n - 1].iter().fold(0u64, |k, &id| (k << id_bits) | u64::from(id));
         for (i, &id) in ids[n - 1..].iter().enumerate() {
             key = ((key << id_bits) | u64::from(id)) & mask;
-            counts.entry(key, (0, i as u32)).0 .0 += 1;
+            if !once(i, n) {
+                counts.entry(key, (0, i as u32)).0 .0 += 1;
+            }
         }
         return top_chars(counts.values(), lens, n);
     }
     for (i, gram) in ids.windows(n).enumerate() {
+        if once(i, n) {
+            continue;
+        }
         let (entry, _) = counts.entry(hash_ids(gram), (0, i as u32));
         let first = entry.1 as usize;
         if ids[first..first + n] != *gram {
@@ -295,10 +305,12 @@ fn top_duplicate_chars(
 
 /// The most frequent n-gram (first seen among equals): its characters times its count.
 fn top_chars(counts: impl Iterator<Item = (u32, u32)>, lens: &[usize], n: usize) -> usize {
-    let Some((count, gram_start)) = counts.max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1))) else {
-        return 0;
+    let (count, gram_start) = match counts.max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1))) {
+        Some((count, start)) if count > 1 => (count, start as usize),
+        // Every n-gram occurs once (counted or not): the first is the most frequent.
+        _ if lens.len() >= n => (1, 0),
+        _ => return 0,
     };
-    let gram_start = gram_start as usize;
     let chars: usize = lens[gram_start..gram_start + n].iter().sum::<usize>() + (n - 1);
     chars * count as usize
 }
@@ -430,11 +442,17 @@ fn lonely_starts(words: &[&str], hashes: &ConcatHashes, table: &mut NgramTable<u
         Some(a.wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(31) ^ b)
     };
     table.reset(words.len());
-    let keys: Vec<Option<u64>> = (0..words.len()).map(key).collect();
-    for k in keys.iter().flatten() {
-        *table.entry(*k, 0).0 += 1;
+    let mut lonely = vec![false; words.len()];
+    for i in 0..words.len() {
+        let Some(k) = key(i) else { continue };
+        let (first, inserted) = table.entry(k, i as u32);
+        if inserted {
+            lonely[i] = true;
+        } else {
+            lonely[*first as usize] = false;
+        }
     }
-    keys.iter().map(|k| k.is_some_and(|k| *table.entry(k, 0).0 == 1)).collect()
+    lonely
 }
 
 /// DataTrove's `find_all_duplicate`: characters of `"".join(words[i..i+n])` n-grams seen before,
@@ -507,15 +525,16 @@ impl Filter for GopherRepetitionFilter {
         let hashes = ConcatHashes::new(&words);
         let (ids, vocabulary) = word_ids(&words, &hashes, &mut self.top);
         let id_bits = (u32::BITS - (vocabulary as u32).saturating_sub(1).leading_zeros()).max(1);
+        let lonely = lonely_starts(&words, &hashes, &mut self.dup);
+        let once = |i: usize, n: usize| lonely[i] && hashes.offset[i + n] - hashes.offset[i] >= LONELY_BYTES;
         for (&(n, frac), reason) in c.top_n_grams.iter().zip(&self.top_reasons) {
             if n == 0 || words.len() < n {
                 continue;
             }
-            if top_duplicate_chars(&ids, &lens, n, id_bits, &mut self.top) as f64 / text_len > frac {
+            if top_duplicate_chars(&ids, &lens, n, id_bits, &once, &mut self.top) as f64 / text_len > frac {
                 return Verdict::Drop(Some(reason));
             }
         }
-        let lonely = lonely_starts(&words, &hashes, &mut self.dup);
         for (&(n, frac), reason) in c.dup_n_grams.iter().zip(&self.dup_reasons) {
             if n == 0 {
                 continue;
@@ -1284,7 +1303,7 @@ mod tests {
         assert_eq!(dup_chars(&words, 2), 3);
         // Top 2-gram: "a b" three times, 3 characters each.
         let ids = [0, 1, 0, 1, 0, 1, 2];
-        assert_eq!(top_duplicate_chars(&ids, &[1; 7], 2, 2, &mut NgramTable::default()), 9);
+        assert_eq!(top_duplicate_chars(&ids, &[1; 7], 2, 2, &|_, _| false, &mut NgramTable::default()), 9);
         assert_eq!(top_duplicate_chars_exact(&ids, &[1; 7], 2), 9);
     }
 
@@ -1317,6 +1336,41 @@ mod tests {
         assert_eq!(skipping, plain, "{words:?} {n}");
         assert_eq!(skipping, find_all_duplicate(words, n), "{words:?} {n}");
         skipping
+    }
+
+    /// DataTrove's `find_top_duplicate` over `" ".join` n-grams as written in Python (`Counter`,
+    /// `most_common(1)`: the first inserted among equals).
+    fn find_top_duplicate(words: &[&str], n: usize) -> usize {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for gram in words.windows(n).map(|w| w.join(" ")) {
+            match counts.iter_mut().find(|(g, _)| *g == gram) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((gram, 1)),
+            }
+        }
+        let best = counts.iter().fold(None::<&(String, usize)>, |best, x| match best {
+            Some(b) if b.1 >= x.1 => Some(b),
+            _ => Some(x),
+        });
+        best.map_or(0, |(g, c)| g.chars().count() * c)
+    }
+
+    /// `top_duplicate_chars` as the filter calls it (lonely windows not counted), checked against the
+    /// Python algorithm.
+    fn top_chars_checked(words: &[&str], n: usize) -> usize {
+        if words.len() < n {
+            return 0;
+        }
+        let lens: Vec<usize> = words.iter().map(|w| w.chars().count()).collect();
+        let hashes = ConcatHashes::new(words);
+        let mut table = NgramTable::default();
+        let (ids, distinct) = word_ids(words, &hashes, &mut table);
+        let lonely = lonely_starts(words, &hashes, &mut NgramTable::default());
+        let once = |i: usize, n: usize| lonely[i] && hashes.offset[i + n] - hashes.offset[i] >= LONELY_BYTES;
+        let bits = (u32::BITS - (distinct as u32).saturating_sub(1).leading_zeros()).max(1);
+        let got = top_duplicate_chars(&ids, &lens, n, bits, &once, &mut table);
+        assert_eq!(got, find_top_duplicate(words, n), "{words:?} {n}");
+        got
     }
 
     #[test]
@@ -1361,6 +1415,9 @@ mod tests {
             for n in [1, 2, 5, 6, 10] {
                 dup_chars(&words, n);
             }
+            for n in [2, 3, 4] {
+                top_chars_checked(&words, n);
+            }
         }
         assert!(lonely > 1000, "the generated text has {lonely} lonely starts");
     }
@@ -1400,8 +1457,17 @@ mod tests {
             for n in 1..=5 {
                 let exact = top_duplicate_chars_exact(&ids, &lens, n);
                 // `bits` packs where n ids fit in 64 bits; 32 forces the hashed path from n = 3.
-                assert_eq!(top_duplicate_chars(&ids, &lens, n, bits, &mut counts), exact, "{vocab} {n}");
-                assert_eq!(top_duplicate_chars(&ids, &lens, n, 32, &mut counts), exact, "{vocab} {n}");
+                let never = |_: usize, _: usize| false;
+                assert_eq!(
+                    top_duplicate_chars(&ids, &lens, n, bits, &never, &mut counts),
+                    exact,
+                    "{vocab} {n}"
+                );
+                assert_eq!(
+                    top_duplicate_chars(&ids, &lens, n, 32, &never, &mut counts),
+                    exact,
+                    "{vocab} {n}"
+                );
             }
         }
     }
