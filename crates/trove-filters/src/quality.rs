@@ -355,6 +355,32 @@ const fn inverse_mod_2_64(b: u64) -> u64 {
 
 const POLY_INVERSE: u64 = inverse_mod_2_64(POLY_BASE);
 
+/// `[B^k, B^−k]` for words shorter than 64 bytes, so that hashing a word is one multiply-add per byte.
+const POLY_POWERS: [[u64; 2]; 64] = {
+    let mut table = [[1u64, 1u64]; 64];
+    let mut k = 1;
+    while k < 64 {
+        table[k] = [table[k - 1][0].wrapping_mul(POLY_BASE), table[k - 1][1].wrapping_mul(POLY_INVERSE)];
+        k += 1;
+    }
+    table
+};
+
+/// `B^n` and `B^−n`.
+fn poly_powers(n: usize) -> (u64, u64) {
+    match POLY_POWERS.get(n) {
+        Some(&[b, ib]) => (b, ib),
+        None => {
+            let (mut b, mut ib) = (1u64, 1u64);
+            for _ in 0..n {
+                b = b.wrapping_mul(POLY_BASE);
+                ib = ib.wrapping_mul(POLY_INVERSE);
+            }
+            (b, ib)
+        }
+    }
+}
+
 impl ConcatHashes {
     fn new(words: &[&str]) -> ConcatHashes {
         let mut word = Vec::with_capacity(words.len());
@@ -368,12 +394,9 @@ impl ConcatHashes {
         power.push(pw);
         inverse.push(inv);
         for w in words {
-            let (mut h, mut b, mut ib) = (0u64, 1u64, 1u64);
-            for &byte in w.as_bytes() {
-                h = h.wrapping_mul(POLY_BASE).wrapping_add(u64::from(byte) + 1);
-                b = b.wrapping_mul(POLY_BASE);
-                ib = ib.wrapping_mul(POLY_INVERSE);
-            }
+            let h =
+                w.bytes().fold(0u64, |h, byte| h.wrapping_mul(POLY_BASE).wrapping_add(u64::from(byte) + 1));
+            let (b, ib) = poly_powers(w.len());
             p = p.wrapping_mul(b).wrapping_add(h);
             pw = pw.wrapping_mul(b);
             inv = inv.wrapping_mul(ib);
@@ -867,6 +890,8 @@ impl Filter for C4QualityFilter {
         };
         let mut num_sentences: i64 = 0;
         let mut kept: Vec<String> = Vec::new();
+        // Where each kept line lies in the original text (`None` once one is rewritten).
+        let mut pieces: Option<Vec<(usize, usize)>> = Some(Vec::new());
         for line in lines {
             let line = py_strip(line);
             let n_words = py_split(line).count() as i64;
@@ -907,14 +932,26 @@ impl Filter for C4QualityFilter {
                 num_sentences +=
                     if c.split_paragraph { self.splitter.count_sentences(&line) as i64 } else { 1 };
             }
+            if let (Some(pieces), std::borrow::Cow::Borrowed(piece)) = (&mut pieces, &line) {
+                let start = piece.as_ptr() as usize - doc.text.as_ptr() as usize;
+                pieces.push((start, start + piece.len()));
+            } else {
+                pieces = None;
+            }
             kept.push(line.into_owned());
             stats.incr("line-kept");
         }
         if num_sentences < c.min_num_sentences {
             return Verdict::Drop(Some("too_few_sentences"));
         }
-        let joined = kept.join(if c.split_paragraph { "\n" } else { " " });
-        doc.text = py_strip(&joined).to_string();
+        let separator = if c.split_paragraph { "\n" } else { " " };
+        let joined = kept.join(separator);
+        let text = py_strip(&joined).to_string();
+        if let Some(pieces) = pieces {
+            // The next filter finds the new text's words without splitting it again.
+            self.splitter.remember_pieces(&doc.text, &pieces, separator, &text);
+        }
+        doc.text = text;
         Verdict::Keep
     }
 }
@@ -1425,7 +1462,8 @@ mod tests {
     #[test]
     fn window_hashes_are_hashes_of_the_joined_words() {
         assert_eq!(POLY_BASE.wrapping_mul(POLY_INVERSE), 1);
-        let words = ["Le", "", "chat", "é", "chat", "Lé", "chat", "a", "b", "ab"];
+        let long = "x".repeat(70);
+        let words = ["Le", "", "chat", "é", "chat", "Lé", "chat", "a", "b", "ab", &long, "b"];
         let hashes = ConcatHashes::new(&words);
         let direct =
             |s: &str| s.bytes().fold(0u64, |h, b| h.wrapping_mul(POLY_BASE).wrapping_add(u64::from(b) + 1));
@@ -1436,8 +1474,8 @@ mod tests {
         }
         // Ids number distinct words in order of first appearance.
         let (ids, distinct) = word_ids(&words, &hashes, &mut NgramTable::default());
-        assert_eq!(ids, [0, 1, 2, 3, 2, 4, 2, 5, 6, 7]);
-        assert_eq!(distinct, 8);
+        assert_eq!(ids, [0, 1, 2, 3, 2, 4, 2, 5, 6, 7, 8, 6]);
+        assert_eq!(distinct, 9);
     }
 
     #[test]

@@ -377,6 +377,60 @@ impl WordSplitter {
         }
     }
 
+    /// Tells the splitter that `joined` is pieces of `original` joined by `separator` (whitespace):
+    /// `pieces` are their byte ranges in `original`, each starting and ending with a non-whitespace
+    /// character. When `original`'s words are remembered, those of `joined` are derived from them
+    /// without splitting again (spaCy splits each whitespace-delimited span on its own, so a piece
+    /// bounded by whitespace has the same words alone as inside the whole). Filters that rewrite a
+    /// document from its lines (C4) call this so the next filter finds the new text's words.
+    pub fn remember_pieces(
+        &mut self,
+        original: &str,
+        pieces: &[(usize, usize)],
+        separator: &str,
+        joined: &str,
+    ) {
+        if self.english.is_none() || !separator.chars().all(py_isspace) {
+            return;
+        }
+        RECENT_WORDS.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            if recent.get(joined).is_some() {
+                return;
+            }
+            let Some(spans) = recent.get(original) else { return };
+            let mut derived: WordSpans = Vec::new();
+            let mut at = 0usize;
+            // Spans are sorted: each piece's words are found by binary search.
+            for (k, &(start, end)) in pieces.iter().enumerate() {
+                let Some(piece) = original.get(start..end) else { return };
+                let bounded = original[..start].chars().next_back().is_none_or(py_isspace)
+                    && original[end..].chars().next().is_none_or(py_isspace);
+                if piece.is_empty()
+                    || piece != py_strip(piece)
+                    || !bounded
+                    || joined.get(at..at + piece.len()) != Some(piece)
+                {
+                    return;
+                }
+                let first = spans.partition_point(|&(a, _)| (a as usize) < start);
+                for &(a, b) in spans[first..].iter().take_while(|&&(_, b)| (b as usize) <= end) {
+                    derived.push(((a as usize - start + at) as u32, (b as usize - start + at) as u32));
+                }
+                at += piece.len();
+                if k + 1 < pieces.len() {
+                    if joined.get(at..at + separator.len()) != Some(separator) {
+                        return;
+                    }
+                    at += separator.len();
+                }
+            }
+            if at == joined.len() {
+                recent.insert(joined, derived);
+            }
+        });
+    }
+
     /// The words of `text`.
     pub fn words<'a>(&mut self, text: &'a str) -> Vec<&'a str> {
         let mut out = Vec::new();
@@ -526,7 +580,7 @@ mod tests {
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/golden/datatrove/spacy-en-words.jsonl.gz");
         let file = std::fs::File::open(path).expect("golden file");
         let mut splitter = WordSplitter::new("en");
-        let mut checked = 0;
+        let (mut checked, mut derived) = (0, 0);
         for line in std::io::BufReader::new(flate2::read::GzDecoder::new(file)).lines() {
             let row: serde_json::Value = serde_json::from_str(&line.expect("line")).expect("json");
             let text = row["text"].as_str().expect("text");
@@ -543,8 +597,30 @@ mod tests {
                 let slow = splitter.sentence_ends(line).len().max(1);
                 assert_eq!(splitter.count_sentences(line), slow, "sentence count of {line:?}");
             }
+            // Words derived for the text's lines joined again (as C4 rewrites a document) equal a
+            // fresh split of the joined text.
+            let pieces: Vec<(usize, usize)> = splitlines(text)
+                .map(py_strip)
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let start = l.as_ptr() as usize - text.as_ptr() as usize;
+                    (start, start + l.len())
+                })
+                .collect();
+            let joined = pieces.iter().map(|&(a, b)| &text[a..b]).collect::<Vec<_>>().join("\n");
+            splitter.remember_pieces(text, &pieces, "\n", &joined);
+            assert!(RECENT_WORDS.with(|r| r.borrow().get(&joined).is_some()), "not derived: {text:?}");
+            let fresh: Vec<&str> = EnglishTokenizer::new()
+                .tokenize(&joined)
+                .iter()
+                .map(|t| py_strip(&joined[t.start..t.end]))
+                .filter(|w| !w.is_empty())
+                .collect();
+            assert_eq!(splitter.words(&joined), fresh, "words of the lines of {text:?}");
+            derived += usize::from(joined != text);
             checked += 1;
         }
+        assert!(derived > 50, "only {derived} texts with lines rejoined differently");
         assert!(checked > 300, "only {checked} golden texts");
     }
 
