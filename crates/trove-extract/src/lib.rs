@@ -235,7 +235,8 @@ impl Trafilatura {
             .with_focus(focus)
             .with_exclude_comments(true)
             .with_deduplicate(config.deduplicate)
-            .with_fallback(true);
+            .with_fallback(true)
+            .with_html_date_mode(trafilatura::HtmlDateMode::Disabled);
         Trafilatura { options, seen: config.deduplicate.then(SeenLines::new) }
     }
 }

@@ -57,6 +57,35 @@ fn is_line_break(c: char) -> bool {
     matches!(c, '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
+/// The first line break of `s` and its byte offset, found by bytes: every line break starts with one
+/// of `\n \r \x0b \x0c \x1c \x1d \x1e` or the lead byte of U+0085 (`C2`) or U+2028/9 (`E2`).
+fn find_line_break(s: &str) -> Option<(usize, char)> {
+    const fn starts() -> [bool; 256] {
+        let mut table = [false; 256];
+        let bytes = [b'\n', b'\r', 0x0b, 0x0c, 0x1c, 0x1d, 0x1e, 0xc2, 0xe2];
+        let mut i = 0;
+        while i < bytes.len() {
+            table[bytes[i] as usize] = true;
+            i += 1;
+        }
+        table
+    }
+    static STARTS: [bool; 256] = starts();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if STARTS[bytes[i] as usize] {
+            // A lead byte is on a character boundary; the character decides.
+            let c = s[i..].chars().next()?;
+            if is_line_break(c) {
+                return Some((i, c));
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Python's `str.splitlines()`: splits on every line boundary Python knows (`\r\n` counts once); a
 /// final line break adds no empty line.
 pub fn splitlines(s: &str) -> SplitLines<'_> {
@@ -75,7 +104,7 @@ impl<'a> Iterator for SplitLines<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        match self.rest.char_indices().find(|&(_, c)| is_line_break(c)) {
+        match find_line_break(self.rest) {
             None => {
                 let line = self.rest;
                 self.rest = "";
@@ -550,6 +579,9 @@ mod tests {
             ("a\n\nb", &["a", "", "b"]),
             ("a\r\nb\rc\x0bd\u{2028}e\u{85}f", &["a", "b", "c", "d", "e", "f"]),
             ("a\r\r\nb", &["a", "", "b"]),
+            // Characters sharing a lead byte with the line breaks are no breaks (U+00A0, U+00B7,
+            // U+2027, U+2030).
+            ("\u{a0}\x1c\u{b7}\u{2027}x\u{2029}\u{2030}\x1e", &["\u{a0}", "\u{b7}\u{2027}x", "\u{2030}"]),
         ];
         for (text, want) in cases {
             assert_eq!(splitlines(text).collect::<Vec<_>>(), *want, "{text:?}");

@@ -585,10 +585,54 @@ fn is_plain(span: &str) -> bool {
 pub struct EnglishTokenizer {
     rules: Arc<Rules>,
     cache: HashMap<Box<str>, Box<[(u32, u32)]>>,
+    /// A small direct-mapped cache in front of `cache` for short spans, key and pieces inline: a hit
+    /// reads one slot instead of a map's control bytes, bucket, key and value. Allocated on first use.
+    recent: Vec<ShortSpan>,
     scratch: Vec<Token>,
 }
 
 const CACHE_LIMIT: usize = 100_000;
+
+/// Slots of the direct-mapped front cache (a power of two).
+const RECENT_SLOTS: usize = 1 << 14;
+/// Longest span (bytes) and most pieces a front-cache slot holds.
+const SHORT_BYTES: usize = 22;
+const SHORT_PIECES: usize = 3;
+
+/// One front-cache slot: the span's bytes and its pieces' (start, end) offsets.
+#[derive(Clone, Copy, Default)]
+struct ShortSpan {
+    len: u8,
+    pieces: u8,
+    key: [u8; SHORT_BYTES],
+    offsets: [(u8, u8); SHORT_PIECES],
+}
+
+impl ShortSpan {
+    fn slot(span: &str) -> usize {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = crate::hash::FxBuildHasher::default().build_hasher();
+        h.write(span.as_bytes());
+        (h.finish().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RECENT_SLOTS.trailing_zeros())) as usize
+    }
+
+    fn holds(&self, span: &str) -> bool {
+        self.len as usize == span.len() && self.len > 0 && &self.key[..span.len()] == span.as_bytes()
+    }
+
+    /// A slot for `span` split at `offsets`, if both fit.
+    fn new(span: &str, offsets: &[(u32, u32)]) -> Option<ShortSpan> {
+        if span.is_empty() || span.len() > SHORT_BYTES || offsets.len() > SHORT_PIECES {
+            return None;
+        }
+        let mut slot = ShortSpan { len: span.len() as u8, pieces: offsets.len() as u8, ..Default::default() };
+        slot.key[..span.len()].copy_from_slice(span.as_bytes());
+        for (o, &(a, b)) in slot.offsets.iter_mut().zip(offsets) {
+            *o = (a as u8, b as u8);
+        }
+        Some(slot)
+    }
+}
 
 impl Default for EnglishTokenizer {
     fn default() -> Self {
@@ -599,7 +643,12 @@ impl Default for EnglishTokenizer {
 impl EnglishTokenizer {
     /// A tokenizer (the bundled rules are compiled on first use in the process).
     pub fn new() -> EnglishTokenizer {
-        EnglishTokenizer { rules: rules(), cache: HashMap::default(), scratch: Vec::new() }
+        EnglishTokenizer {
+            rules: rules(),
+            cache: HashMap::default(),
+            recent: Vec::new(),
+            scratch: Vec::new(),
+        }
     }
 
     /// Tokenizes `text` into `out` (cleared first), whitespace tokens included.
@@ -630,10 +679,29 @@ impl EnglishTokenizer {
             out.push(Token { start, end });
             return;
         }
+        if self.recent.is_empty() {
+            // Allocated on first use: creating a tokenizer stays cheap.
+            self.recent = vec![ShortSpan::default(); RECENT_SLOTS];
+        }
+        let slot = (span.len() <= SHORT_BYTES).then(|| ShortSpan::slot(span));
+        if let Some(slot) = slot {
+            let short = &self.recent[slot];
+            if short.holds(span) {
+                out.extend(
+                    short.offsets[..short.pieces as usize]
+                        .iter()
+                        .map(|&(s, e)| Token { start: start + s as usize, end: start + e as usize }),
+                );
+                return;
+            }
+        }
         if let Some(cached) = self.cache.get(span) {
             out.extend(
                 cached.iter().map(|&(s, e)| Token { start: start + s as usize, end: start + e as usize }),
             );
+            if let (Some(slot), Some(short)) = (slot, ShortSpan::new(span, cached)) {
+                self.recent[slot] = short;
+            }
             return;
         }
         self.scratch.clear();
@@ -643,6 +711,9 @@ impl EnglishTokenizer {
         }
         let relative: Box<[(u32, u32)]> =
             self.scratch.iter().map(|t| ((t.start - start) as u32, (t.end - start) as u32)).collect();
+        if let (Some(slot), Some(short)) = (slot, ShortSpan::new(span, &relative)) {
+            self.recent[slot] = short;
+        }
         self.cache.insert(span.into(), relative);
         out.extend_from_slice(&self.scratch);
     }
