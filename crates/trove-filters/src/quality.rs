@@ -197,8 +197,8 @@ fn hash_ids(ids: &[u32]) -> u64 {
 /// An open-addressing table from 64-bit n-gram keys to a small value, reused from document to
 /// document. Slots carry the document's generation, so emptying the table writes nothing, and a
 /// document uses only as many slots as its n-grams need (a table grown by a long document does not
-/// spread a short one over memory). About twice as fast here as a `HashMap`: the keys are already
-/// hashes or packed ids, and the probe is a multiply and a linear scan.
+/// spread a short one over memory). The keys are already hashes or packed ids, so the probe is a
+/// multiply and a linear scan.
 struct NgramTable<V> {
     slots: Vec<(u64, u32, V)>,
     generation: u32,
@@ -448,6 +448,12 @@ fn word_ids(words: &[&str], hashes: &ConcatHashes, table: &mut NgramTable<(u32, 
 /// Bytes of the joined words from a word's start that [`lonely_starts`] compares.
 const LONELY_BYTES: usize = 16;
 
+/// Whether the window of `n` words at `start` occurs once for sure: it starts at a lonely word start
+/// and joins into at least [`LONELY_BYTES`] bytes.
+fn occurs_once(lonely: &[bool], hashes: &ConcatHashes, start: usize, n: usize) -> bool {
+    lonely[start] && hashes.offset[start + n] - hashes.offset[start] >= LONELY_BYTES
+}
+
 /// Which word starts no other word start shares the next [`LONELY_BYTES`] bytes of the joined words
 /// with. A window of `n` words at least that long starting there equals no other window of `n`
 /// words (equal joined strings start with equal bytes), so `find_all_duplicate` can pass over it
@@ -496,7 +502,7 @@ fn all_duplicate_chars(
     let mut collided: Vec<(u64, usize)> = Vec::new();
     let (mut repeated, mut idx) = (0, 0);
     while words.len() >= n && idx < words.len() - n + 1 {
-        if lonely[idx] && hashes.offset[idx + n] - hashes.offset[idx] >= LONELY_BYTES {
+        if occurs_once(lonely, hashes, idx, n) {
             idx += 1;
             continue;
         }
@@ -549,7 +555,7 @@ impl Filter for GopherRepetitionFilter {
         let (ids, vocabulary) = word_ids(&words, &hashes, &mut self.top);
         let id_bits = (u32::BITS - (vocabulary as u32).saturating_sub(1).leading_zeros()).max(1);
         let lonely = lonely_starts(&words, &hashes, &mut self.dup);
-        let once = |i: usize, n: usize| lonely[i] && hashes.offset[i + n] - hashes.offset[i] >= LONELY_BYTES;
+        let once = |i: usize, n: usize| occurs_once(&lonely, &hashes, i, n);
         for (&(n, frac), reason) in c.top_n_grams.iter().zip(&self.top_reasons) {
             if n == 0 || words.len() < n {
                 continue;
@@ -1403,7 +1409,7 @@ mod tests {
         let mut table = NgramTable::default();
         let (ids, distinct) = word_ids(words, &hashes, &mut table);
         let lonely = lonely_starts(words, &hashes, &mut NgramTable::default());
-        let once = |i: usize, n: usize| lonely[i] && hashes.offset[i + n] - hashes.offset[i] >= LONELY_BYTES;
+        let once = |i: usize, n: usize| occurs_once(&lonely, &hashes, i, n);
         let bits = (u32::BITS - (distinct as u32).saturating_sub(1).leading_zeros()).max(1);
         let got = top_duplicate_chars(&ids, &lens, n, bits, &once, &mut table);
         assert_eq!(got, find_top_duplicate(words, n), "{words:?} {n}");
