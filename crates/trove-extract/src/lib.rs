@@ -30,6 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod baseline;
 pub mod inscriptis;
 mod sandbox;
 mod totext;
@@ -146,6 +147,8 @@ struct SeenLines {
 }
 
 const LRU_SIZE: usize = 4096;
+/// Python trafilatura's `min_extracted_size`: a shorter main text is replaced by the baseline's.
+const MIN_EXTRACTED_SIZE: usize = 250;
 const MIN_DUPLICATE_CHECK_SIZE: usize = 100;
 const MAX_REPETITIONS: i64 = 2;
 
@@ -243,18 +246,25 @@ impl Trafilatura {
 
 impl Extractor for Trafilatura {
     fn extract(&mut self, html: &str) -> std::result::Result<String, String> {
-        match trafilatura::extract(html, &self.options) {
-            Ok(result) => {
-                let text = totext::html_to_text(&result.content_html);
-                Ok(match &mut self.seen {
-                    Some(seen) => seen.filter(&text),
-                    None => text,
-                })
+        let text = match trafilatura::extract(html, &self.options) {
+            Ok(result) if result.content_text.chars().count() >= MIN_EXTRACTED_SIZE => {
+                totext::html_to_text(&result.content_html)
             }
-            // Python's `extract` returns None when nothing is found: an empty text, dropped.
-            Err(trafilatura::TrafilaturaError::InsufficientContent { .. }) => Ok(String::new()),
-            Err(e) => Err(e.to_string()),
-        }
+            // Python trafilatura 1.11 replaces a short extraction with its baseline in every focus
+            // mode; nothing at all (its `extract` returns None) is an empty text, dropped.
+            Ok(_) | Err(trafilatura::TrafilaturaError::InsufficientContent { .. }) => {
+                let rescue = baseline::baseline(html);
+                if rescue.len_text == 0 {
+                    return Ok(String::new());
+                }
+                totext::paragraphs_to_text(&rescue.paragraphs)
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        Ok(match &mut self.seen {
+            Some(seen) => seen.filter(&text),
+            None => text,
+        })
     }
 }
 
@@ -483,6 +493,31 @@ mod tests {
             seen.filter(&format!("other {i}"));
         }
         assert_eq!(seen.filter(&body), body);
+    }
+
+    #[test]
+    fn short_extractions_become_the_baseline_as_in_python_trafilatura() {
+        // Expected texts: Python trafilatura 1.11 `extract(html, favor_precision=True,
+        // include_comments=False, deduplicate=True)`, as DataTrove 0.10.1 calls it.
+        let cases = [
+            (
+                "<html><body><ul><li><a href=a>Prev</a></li><li><a href=b>Next</a></li></ul>\
+                 <div class=para>A short page: one paragraph of about eighty characters in all.</div>\
+                 <footer>(c) 2024</footer></body></html>",
+                "Prev\nNext\nA short page: one paragraph of about eighty characters in all.",
+            ),
+            (
+                "<html><body><nav>Menu</nav><p>First short paragraph with some words in it.</p>\
+                 <p>Second short paragraph, also with a few words in it.</p>\
+                 <p>Third one here, to go past one hundred characters.</p></body></html>",
+                "First short paragraph with some words in it.\nSecond short paragraph, also with a few \
+                 words in it.\nThird one here, to go past one hundred characters.",
+            ),
+        ];
+        for (html, want) in cases {
+            let mut extractor = Trafilatura::new(&TrafilaturaConfig::default());
+            assert_eq!(extractor.extract(html).as_deref(), Ok(want), "{html}");
+        }
     }
 
     #[test]

@@ -51,6 +51,11 @@ pub fn html_to_text(html: &str) -> String {
     sanitize(&unescape(&out))
 }
 
+/// The text of a body of `<p>` elements holding `paragraphs` (trafilatura's baseline output).
+pub(crate) fn paragraphs_to_text(paragraphs: &[String]) -> String {
+    sanitize(&unescape(&paragraphs.join("\n")))
+}
+
 /// `process_element`: the element's text, its children (each followed by its tail), then what its
 /// kind adds at its end.
 fn process(element: ElementRef<'_>, out: &mut String, in_cell: bool) {
