@@ -325,6 +325,12 @@ with open("lid.jsonl", "w") as f:
     py(&["xtask/python/golden_minhash.py".as_ref(), "fixtures/golden/datatrove/minhash.json".as_ref()])?;
     py(&["xtask/python/golden_exact.py".as_ref(), "fixtures/golden/datatrove/exact.json".as_ref()])?;
     py(&["xtask/python/golden_sentence.py".as_ref(), "fixtures/golden/datatrove/sentence.json".as_ref()])?;
+    // Python trafilatura 1.11's readability fallback on the fixture WARCs' pages.
+    py(&[
+        "xtask/python/golden_readability.py".as_ref(),
+        "fixtures/warc".as_ref(),
+        "fixtures/golden/datatrove/warc-readability-lxml.jsonl.gz".as_ref(),
+    ])?;
     eprintln!("golden-stats: wrote {}", golden.display());
     Ok(())
 }

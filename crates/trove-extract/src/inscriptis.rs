@@ -674,7 +674,7 @@ impl State {
 
 /// An HTML parser drops the line break that follows `<pre>` (and `<listing>`, `<textarea>`); libxml2,
 /// which inscriptis parses with, keeps it. A second line break makes html5ever keep one.
-fn keep_pre_newlines(html: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn keep_pre_newlines(html: &str) -> std::borrow::Cow<'_, str> {
     let lower = html.to_ascii_lowercase();
     if !lower.contains("<pre") && !lower.contains("<listing") {
         return html.into();

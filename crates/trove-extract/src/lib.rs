@@ -32,6 +32,7 @@
 
 mod baseline;
 pub mod inscriptis;
+pub mod readability_lxml;
 mod sandbox;
 mod totext;
 
@@ -246,7 +247,14 @@ impl Trafilatura {
 
 impl Extractor for Trafilatura {
     fn extract(&mut self, html: &str) -> std::result::Result<String, String> {
-        let text = match trafilatura::extract(html, &self.options) {
+        // Python trafilatura 1.11 compares its extraction with readability-lxml's article; the crate
+        // takes it as its first fallback candidate and skips its own Readability.js when the result
+        // is long enough (readability_lxml.rs).
+        let mut candidate = trafilatura::FallbackCandidates::default();
+        candidate.readability_html =
+            Some(readability_lxml::try_readability(html).map(|a| a.html).unwrap_or_default());
+        let options = self.options.clone().with_fallback_candidates(candidate);
+        let text = match trafilatura::extract(html, &options) {
             Ok(result) if result.content_text.chars().count() >= MIN_EXTRACTED_SIZE => {
                 totext::html_to_text(&result.content_html)
             }
