@@ -4,7 +4,9 @@
 //!
 //! - `trafilatura` (DataTrove's `Trafilatura`, its default extractor): the `trafilatura` crate, a port
 //!   of go-trafilatura realigned with Python trafilatura 2.3, with DataTrove's options
-//!   (`favour_precision`, `deduplicate`, comments excluded, fallbacks on);
+//!   (`favour_precision`, `deduplicate`, comments excluded, fallbacks on), brought back to the
+//!   trafilatura 1.11 DataTrove runs where it matters: 1.11's readability fallback
+//!   ([`readability_lxml`]), its baseline rescue of short texts and its line-per-block text;
 //! - `readability_inscriptis` (DataTrove's `ReadabilityInscriptis`; `readability` is accepted as
 //!   another name): Mozilla Readability through the `dom_smoothie` crate, its article HTML rendered as
 //!   inscriptis renders it with the strict CSS profile ([`inscriptis`]), runs of more than
