@@ -78,6 +78,8 @@ const NEGATIVE: &[&str] = &[
 /// `divToPElementsRe` = `<(?:a|blockquote|dl|div|img|ol|p|pre|table|ul)`: tag-name prefixes.
 const DIV_TO_P_PREFIXES: &[&str] = &["a", "blockquote", "dl", "div", "img", "ol", "p", "table", "ul"];
 const MIN_TEXT_LENGTH: usize = 25;
+/// Deepest nesting copied (the `trafilatura` crate's queries stop at 500 too).
+const MAX_DEPTH: usize = 500;
 const RETRY_LENGTH: usize = 250;
 
 /// `re.search(pattern, s, re.I)` for a pattern of literal alternatives.
@@ -130,11 +132,16 @@ impl Dom {
     fn from_html(html: &Html) -> Option<(Dom, Id)> {
         let mut dom = Dom { nodes: Vec::new() };
         let root = html.root_element();
-        let id = dom.copy(root.id(), html, None)?;
+        let id = dom.copy(root.id(), html, None, 0)?;
         Some((dom, id))
     }
 
-    fn copy(&mut self, from: ego_tree::NodeId, html: &Html, parent: Option<Id>) -> Option<Id> {
+    /// Copies the subtree at `from`; elements nested deeper than [`MAX_DEPTH`] are left out, so that
+    /// the recursive walks stay within the stack on hostile pages.
+    fn copy(&mut self, from: ego_tree::NodeId, html: &Html, parent: Option<Id>, depth: usize) -> Option<Id> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
         let node = html.tree.get(from)?;
         let kind = match node.value() {
             HtmlNode::Element(e) => Kind::Element {
@@ -148,7 +155,7 @@ impl Dom {
         let id = self.nodes.len();
         self.nodes.push(Node { kind, parent, children: Vec::new() });
         for child in node.children() {
-            if let Some(c) = self.copy(child.id(), html, Some(id)) {
+            if let Some(c) = self.copy(child.id(), html, Some(id), depth + 1) {
                 self.nodes[id].children.push(c);
             }
         }
@@ -732,6 +739,17 @@ pub fn try_readability(html: &str) -> Option<Article> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::try_readability;
+
+    #[test]
+    fn deep_nesting_neither_overflows_nor_loses_the_shallow_text() {
+        let paragraph = "A paragraph of the article that is long enough to be scored as content. ".repeat(3);
+        let html = format!(
+            "<html><body><div><p>{paragraph}</p><p>{paragraph}</p>{}x</div></body></html>",
+            "<div>".repeat(20_000)
+        );
+        let article = try_readability(&html).unwrap();
+        assert!(article.text.starts_with("A paragraph of the article"), "{}", &article.text[..80]);
+    }
 
     /// Expected texts from Python trafilatura 1.11's `try_readability` on the same HTML.
     #[test]
