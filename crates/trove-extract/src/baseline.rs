@@ -1,7 +1,6 @@
 //! Python trafilatura 1.11's `baseline`: the rescue `bare_extraction` applies to the raw page when
 //! the main extraction (after the readability/justext comparison) is shorter than
-//! `min_extracted_size` (250 characters), in every focus mode. The `trafilatura` crate skips its own
-//! baseline when precision is favoured (go-trafilatura's rule), so trove runs this one.
+//! `min_extracted_size` (250 characters), in every focus mode.
 //!
 //! The strategies, in order: the JSON-LD `articleBody`; after removing `aside`, `footer`, `script` and
 //! `style`, each `<article>` with more than 100 characters; the distinct texts of `blockquote`,

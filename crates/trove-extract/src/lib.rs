@@ -2,12 +2,12 @@
 //!
 //! Main-text extraction from HTML, as DataTrove's extractor steps:
 //!
-//! - `trafilatura` (DataTrove's `Trafilatura`, its default extractor): the `trafilatura` crate, a port
-//!   of go-trafilatura realigned with Python trafilatura 2.3, with DataTrove's options
-//!   (`favour_precision`, `deduplicate`, comments excluded, fallbacks on), brought back to the
-//!   trafilatura 1.11 DataTrove runs where it matters: 1.11's readability fallback
-//!   ([`readability_lxml`]), its baseline rescue of short texts and its line-per-block text;
-//! - `readability_inscriptis` (DataTrove's `ReadabilityInscriptis`; `readability` is accepted as
+//! - `trafilatura` (DataTrove's `Trafilatura`, its default extractor): a port of Python
+//!   trafilatura 1.11, the version DataTrove 0.10.1 runs, for the options DataTrove passes
+//!   (`favour_precision`, `deduplicate`, comments excluded, tables kept, fallbacks on): its
+//!   `bare_extraction` on an lxml-like tree, its readability fallback ([`readability_lxml`]), its
+//!   baseline rescue of short texts and its text output. jusText, its second fallback, is not ported;
+//! //! - `readability_inscriptis` (DataTrove's `ReadabilityInscriptis`; `readability` is accepted as
 //!   another name): Mozilla Readability through the `dom_smoothie` crate, its article HTML rendered as
 //!   inscriptis renders it with the strict CSS profile ([`inscriptis`]), runs of more than
 //!   `max_new_lines` newlines collapsed.
@@ -33,7 +33,9 @@
 #![deny(missing_docs)]
 
 mod baseline;
+mod etree;
 pub mod inscriptis;
+mod pytrafilatura;
 pub mod readability_lxml;
 mod sandbox;
 mod totext;
@@ -127,7 +129,7 @@ impl StepConfig for TrafilaturaConfig {
 
 /// The trafilatura extractor.
 pub struct Trafilatura {
-    options: trafilatura::Options,
+    favour_precision: bool,
     /// Python trafilatura's process-wide duplicate cache (`deduplicate`), kept per task.
     seen: Option<SeenLines>,
 }
@@ -136,12 +138,9 @@ pub struct Trafilatura {
 /// LRU cache (4,096 entries) of whitespace-trimmed text segments and how often each was seen. Every
 /// tested segment is counted, short ones too (they take cache room); a segment longer than 100
 /// characters already counted more than twice is a duplicate. Trafilatura tests each text element,
-/// then the whole extracted body: a body seen more than twice discards the document. The `trafilatura`
-/// crate keeps its cache per document only (it drops elements repeated within a page), so the
-/// cross-document body test is applied here, per task. The element test is not repeated across
-/// documents: the crate's elements are not Python's, and testing lines lowered the agreement with
-/// DataTrove (docs/decisions.md).
-struct SeenLines {
+/// then the whole extracted body: a body seen more than twice discards the document. trove keeps one
+/// cache per task (DataTrove's is per worker process, which runs its tasks one after another).
+pub(crate) struct SeenLines {
     /// Segment → (count, last use).
     counts: std::collections::HashMap<String, (i64, u64)>,
     /// Last use → segment: the least recently used first.
@@ -150,8 +149,6 @@ struct SeenLines {
 }
 
 const LRU_SIZE: usize = 4096;
-/// Python trafilatura's `min_extracted_size`: a shorter main text is replaced by the baseline's.
-const MIN_EXTRACTED_SIZE: usize = 250;
 const MIN_DUPLICATE_CHECK_SIZE: usize = 100;
 const MAX_REPETITIONS: i64 = 2;
 
@@ -206,7 +203,7 @@ impl SeenLines {
     }
 
     /// `duplicate_test` on one segment: counts it; whether it is a duplicate to drop.
-    fn duplicate(&mut self, segment: &str) -> bool {
+    pub(crate) fn duplicate(&mut self, segment: &str) -> bool {
         let key = trim(segment);
         if key.chars().count() > MIN_DUPLICATE_CHECK_SIZE {
             let count = self.get(&key);
@@ -219,62 +216,21 @@ impl SeenLines {
         self.put(&key, if count == -1 { 1 } else { count + 1 });
         false
     }
-
-    /// `text`, or empty when the whole body is a duplicate.
-    fn filter(&mut self, text: &str) -> String {
-        if text.is_empty() || self.duplicate(text) {
-            return String::new();
-        }
-        text.to_string()
-    }
 }
 
 impl Trafilatura {
     /// An extractor with DataTrove's options.
     pub fn new(config: &TrafilaturaConfig) -> Trafilatura {
-        let focus = if config.favour_precision {
-            trafilatura::ExtractionFocus::FavorPrecision
-        } else {
-            trafilatura::ExtractionFocus::Balanced
-        };
-        let options = trafilatura::Options::default()
-            .with_focus(focus)
-            .with_exclude_comments(true)
-            .with_deduplicate(config.deduplicate)
-            .with_fallback(true)
-            .with_html_date_mode(trafilatura::HtmlDateMode::Disabled);
-        Trafilatura { options, seen: config.deduplicate.then(SeenLines::new) }
+        Trafilatura {
+            favour_precision: config.favour_precision,
+            seen: config.deduplicate.then(SeenLines::new),
+        }
     }
 }
 
 impl Extractor for Trafilatura {
     fn extract(&mut self, html: &str) -> std::result::Result<String, String> {
-        // Python trafilatura 1.11 compares its extraction with readability-lxml's article; the crate
-        // takes it as its first fallback candidate and skips its own Readability.js when the result
-        // is long enough (readability_lxml.rs).
-        let mut candidate = trafilatura::FallbackCandidates::default();
-        candidate.readability_html =
-            Some(readability_lxml::try_readability(html).map(|a| a.html).unwrap_or_default());
-        let options = self.options.clone().with_fallback_candidates(candidate);
-        let text = match trafilatura::extract(html, &options) {
-            Ok(result) if result.content_text.chars().count() >= MIN_EXTRACTED_SIZE => {
-                totext::html_to_text(&result.content_html)
-            }
-            // Python trafilatura 1.11 replaces a short extraction with its baseline in every focus
-            // mode; nothing at all (its `extract` returns None) is an empty text, dropped.
-            Ok(_) | Err(trafilatura::TrafilaturaError::InsufficientContent { .. }) => {
-                let rescue = baseline::baseline(html);
-                if rescue.len_text == 0 {
-                    return Ok(String::new());
-                }
-                totext::paragraphs_to_text(&rescue.paragraphs)
-            }
-            Err(e) => return Err(e.to_string()),
-        };
-        Ok(match &mut self.seen {
-            Some(seen) => seen.filter(&text),
-            None => text,
-        })
+        Ok(pytrafilatura::extract(html, self.favour_precision, self.seen.as_mut()))
     }
 }
 
@@ -479,15 +435,15 @@ mod tests {
         let mut seen = SeenLines::new();
         let body = format!("{}\nsecond   line", "x".repeat(120));
         for _ in 0..3 {
-            assert_eq!(seen.filter(&body), body);
+            assert!(!seen.duplicate(&body));
         }
-        assert_eq!(seen.filter(&body), "");
+        assert!(seen.duplicate(&body));
         // Whitespace is trimmed before comparing.
-        assert_eq!(seen.filter(&body.replace('\n', " ")), "");
+        assert!(seen.duplicate(&body.replace('\n', " ")));
         // Short bodies (100 characters or fewer) are never duplicates.
         let short = "y".repeat(100);
         for _ in 0..6 {
-            assert_eq!(seen.filter(&short), short);
+            assert!(!seen.duplicate(&short));
         }
     }
 
@@ -496,13 +452,13 @@ mod tests {
         let mut seen = SeenLines::new();
         let body = "z".repeat(150);
         for _ in 0..3 {
-            seen.filter(&body);
+            assert!(!seen.duplicate(&body));
         }
         // 4,096 other segments (short ones count too) push it out of the cache.
         for i in 0..LRU_SIZE {
-            seen.filter(&format!("other {i}"));
+            seen.duplicate(&format!("other {i}"));
         }
-        assert_eq!(seen.filter(&body), body);
+        assert!(!seen.duplicate(&body));
     }
 
     #[test]

@@ -1,11 +1,6 @@
 //! The readability fallback Python trafilatura 1.11 compares its extraction with: its fork of
 //! python-readability (`trafilatura/readability_lxml.py`, arc90's algorithm), ported.
 //!
-//! The `trafilatura` crate's fallback is Mozilla's Readability.js (`libreadability`), a later and
-//! different algorithm that also costs about a third of the crate's time per page. trove hands the
-//! crate this port's article as its readability candidate instead; when the crate's extraction is then
-//! long enough, the crate does not run its own.
-//!
 //! The port works on a small arena DOM with lxml's semantics where the algorithm depends on them: an
 //! element's leading text and tails (`drop_tree` joins the tail to the text before), comments as
 //! children, and `//` paths searching the whole tree the article lives in. On the 3,302 pages of the
@@ -78,7 +73,7 @@ const NEGATIVE: &[&str] = &[
 /// `divToPElementsRe` = `<(?:a|blockquote|dl|div|img|ol|p|pre|table|ul)`: tag-name prefixes.
 const DIV_TO_P_PREFIXES: &[&str] = &["a", "blockquote", "dl", "div", "img", "ol", "p", "table", "ul"];
 const MIN_TEXT_LENGTH: usize = 25;
-/// Deepest nesting copied (the `trafilatura` crate's queries stop at 500 too).
+/// Deepest nesting copied: deeper elements are left out, so hostile nesting cannot overflow the stack.
 const MAX_DEPTH: usize = 500;
 const RETRY_LENGTH: usize = 250;
 
