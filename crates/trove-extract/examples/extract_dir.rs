@@ -2,8 +2,11 @@
 //! loop to profile extraction without WARC reading or a pipeline around it.
 //!
 //! ```text
-//! cargo run --release -p trove-extract --example extract_dir -- <folder> [trafilatura|readability]
+//! cargo run --release -p trove-extract --example extract_dir -- <folder> [trafilatura|readability] [texts.txt]
 //! ```
+//!
+//! With a third argument, the texts are written there (each after a `==> <file>` line), to compare two
+//! builds of the extractor page by page.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -42,10 +45,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bytes: usize = pages.iter().map(|(_, h)| h.len()).sum();
     let start = Instant::now();
     let (mut empty, mut errors) = (0, 0);
+    let mut texts = Vec::with_capacity(pages.len());
     for (_, html) in &pages {
         match extractor.extract(html) {
-            Ok(text) => empty += usize::from(text.is_empty()),
-            Err(_) => errors += 1,
+            Ok(text) => {
+                empty += usize::from(text.is_empty());
+                texts.push(text);
+            }
+            Err(e) => {
+                errors += 1;
+                texts.push(format!("ERROR {e}"));
+            }
         }
     }
     let secs = start.elapsed().as_secs_f64();
@@ -58,5 +68,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         secs * 1e3 / pages.len() as f64,
         bytes as f64 / 1e6 / secs
     )?;
+    if let Some(out) = args.get(2) {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+        for ((name, _), text) in pages.iter().zip(&texts) {
+            writeln!(file, "==> {name}\n{text}")?;
+        }
+        file.flush()?;
+    }
     Ok(())
 }

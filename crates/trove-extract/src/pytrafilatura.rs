@@ -135,8 +135,14 @@ impl A<'_> {
     fn has(&self, name: &str, needle: &str) -> bool {
         self.get(name).is_some_and(|v| v.contains(needle))
     }
+    /// `contains(translate(@name, from, to), needle)` for an ASCII `from`/`to` and `needle`.
     fn has_tr(&self, name: &str, from: char, to: char, needle: &str) -> bool {
-        self.get(name).is_some_and(|v| v.replace(from, &to.to_string()).contains(needle))
+        let (from, to, needle) = (from as u8, to as u8, needle.as_bytes());
+        self.get(name).is_some_and(|v| {
+            v.as_bytes()
+                .windows(needle.len())
+                .any(|w| w.iter().zip(needle).all(|(&b, &n)| if b == from { to == n } else { b == n }))
+        })
     }
     fn starts(&self, name: &str, prefix: &str) -> bool {
         self.get(name).is_some_and(|v| v.starts_with(prefix))
@@ -516,11 +522,6 @@ const SANITIZED: &[&str] = &[
     "aside", "audio", "button", "fieldset", "figure", "footer", "iframe", "input", "label", "link", "nav",
     "noindex", "noscript", "option", "select", "source", "svg", "time",
 ];
-const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
-    "wbr",
-];
-
 /// The set of potential tags (`potential_tags`).
 #[derive(Clone)]
 struct Tags(Vec<&'static str>);
@@ -584,14 +585,14 @@ impl Ex<'_> {
     fn bare_extraction(&mut self, html: &str, tree: Id) -> Option<String> {
         let tree_backup = self.t.deepcopy(tree);
         let cleaned = self.tree_cleaning(tree);
-        let cleaned_backup = self.t.deepcopy(cleaned);
+        // Python keeps a copy of the cleaned tree here for jusText, which is not ported.
         self.convert_tags(cleaned);
         if self.precision {
             self.prune_unwanted_nodes(cleaned, &[remove_comments_xpath], false);
         }
         let (mut body, mut len_text) = self.extract_content(cleaned);
         let mut rescued: Option<Vec<String>> = None;
-        if let Some((b, len)) = self.compare_extraction(cleaned_backup, tree_backup, body, len_text) {
+        if let Some((b, len)) = self.compare_extraction(tree_backup, body, len_text) {
             body = b;
             len_text = len;
         }
@@ -635,7 +636,18 @@ impl Ex<'_> {
             }
         }
         self.t.strip_tags(tree, |tag| MANUALLY_STRIPPED.contains(&tag));
-        for &tag in MANUALLY_CLEANED {
+        // One pass per tag, as Python's loop (a pass stops early in a nested case, lxml's live
+        // iteration); tags absent from the page are skipped, their pass would change nothing.
+        let present: Vec<&str> = {
+            let mut seen = [false; MANUALLY_CLEANED.len()];
+            for e in self.t.iter(tree) {
+                if let Some(i) = MANUALLY_CLEANED.iter().position(|&t| t == self.t.tag(e)) {
+                    seen[i] = true;
+                }
+            }
+            MANUALLY_CLEANED.iter().zip(seen).filter(|(_, s)| *s).map(|(t, _)| *t).collect()
+        };
+        for tag in present {
             self.t.iter_live(tree, |t| t == tag, |t, e| t.delete_element(e));
         }
         self.prune_html(tree);
@@ -1478,22 +1490,13 @@ impl Ex<'_> {
     // ----- external.py -----
 
     /// `compare_extraction`: `Some((body, len))` when the readability article replaces the body.
-    fn compare_extraction(
-        &mut self,
-        _cleaned_backup: Id,
-        backup: Id,
-        body: Id,
-        len_text: usize,
-    ) -> Option<(Id, usize)> {
+    fn compare_extraction(&mut self, backup: Id, body: Id, len_text: usize) -> Option<(Id, usize)> {
         let mut backup = self.prune_unwanted_nodes(backup, &[paywall_xpath], false);
         if self.precision {
             backup = self.prune_unwanted_nodes(backup, &[overall_discard_1, overall_discard_2], false);
         }
-        let mut html = String::with_capacity(4096);
-        html.push_str("<!DOCTYPE html>");
-        self.to_html(backup, &mut html);
-        let article = crate::readability_lxml::try_readability(&html);
-        let algo_text = article.as_ref().map(|a| a.text.clone()).unwrap_or_default();
+        let article = crate::readability_lxml::try_readability_tree(&self.t, backup);
+        let algo_text = article.text.clone();
         let len_algo = py_len(&algo_text);
         let use_readability = if len_algo == 0 || len_algo == len_text {
             false
@@ -1513,7 +1516,6 @@ impl Ex<'_> {
         };
         // jusText would run here when the body holds a sanitized element or is short (not ported).
         if use_readability {
-            let article = article?;
             let (t2, root) = Tree::parse(&article.html);
             let div = self.graft(&t2, root);
             return Some(self.sanitize_tree(div));
@@ -1586,39 +1588,6 @@ impl Ex<'_> {
         (tree, py_len(&text))
     }
 
-    fn to_html(&self, id: Id, out: &mut String) {
-        let n = &self.t.n[id];
-        out.push('<');
-        out.push_str(&n.tag);
-        for (k, v) in &n.attrs {
-            out.push(' ');
-            out.push_str(k);
-            out.push_str("=\"");
-            escape_into(v, out, true);
-            out.push('"');
-        }
-        out.push('>');
-        let raw = matches!(n.tag.as_str(), "script" | "style");
-        if let Some(t) = &n.text {
-            if raw {
-                out.push_str(t);
-            } else {
-                escape_into(t, out, false);
-            }
-        }
-        for &c in &n.children {
-            self.to_html(c, out);
-            if let Some(t) = &self.t.n[c].tail {
-                escape_into(t, out, false);
-            }
-        }
-        if !VOID.contains(&n.tag.as_str()) {
-            out.push_str("</");
-            out.push_str(&n.tag);
-            out.push('>');
-        }
-    }
-
     // ----- xml.py -----
 
     fn xmltotxt(&self, body: Id) -> String {
@@ -1685,18 +1654,6 @@ impl Ex<'_> {
         }
         if let Some(tail) = &n.tail {
             out.push_str(tail);
-        }
-    }
-}
-
-fn escape_into(s: &str, out: &mut String, attr: bool) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            _ => out.push(c),
         }
     }
 }

@@ -131,6 +131,54 @@ impl Dom {
         Some((dom, id))
     }
 
+    /// The DOM of an lxml-model tree ([`crate::etree`]): an element's text becomes its first text
+    /// node, each child's tail a text node after it. Python trafilatura hands its tree to readability
+    /// as it is, so no serialisation and reparse happens between them either.
+    fn from_etree(t: &crate::etree::Tree, root: crate::etree::Id) -> (Dom, Id) {
+        let mut dom = Dom { nodes: Vec::with_capacity(t.n.len() * 2) };
+        let text = |dom: &mut Dom, s: &Option<String>, parent: Id| {
+            if let Some(s) = s.as_deref().filter(|s| !s.is_empty()) {
+                let id = dom.nodes.len();
+                dom.nodes.push(Node {
+                    kind: Kind::Text(s.to_string()),
+                    parent: Some(parent),
+                    children: Vec::new(),
+                });
+                dom.nodes[parent].children.push(id);
+            }
+        };
+        let element = |dom: &mut Dom, e: crate::etree::Id, parent: Option<Id>| {
+            let id = dom.nodes.len();
+            let kind = Kind::Element { tag: t.n[e].tag.to_string(), attrs: t.n[e].attrs.clone() };
+            dom.nodes.push(Node { kind, parent, children: Vec::new() });
+            if let Some(p) = parent {
+                dom.nodes[p].children.push(id);
+            }
+            text(dom, &t.n[e].text, id);
+            id
+        };
+        let top = element(&mut dom, root, None);
+        // Node ids in document order, as `copy` gives them: a child's tail after its subtree.
+        enum Step {
+            Children(crate::etree::Id, Id, usize),
+            Tail(crate::etree::Id, Id),
+        }
+        let mut stack = vec![Step::Children(root, top, 0)];
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Children(from, to, i) => {
+                    let Some(&child) = t.n[from].children.get(i) else { continue };
+                    stack.push(Step::Children(from, to, i + 1));
+                    stack.push(Step::Tail(child, to));
+                    let c = element(&mut dom, child, Some(to));
+                    stack.push(Step::Children(child, c, 0));
+                }
+                Step::Tail(child, parent) => text(&mut dom, &t.n[child].tail, parent),
+            }
+        }
+        (dom, top)
+    }
+
     /// Copies the subtree at `from`; elements nested deeper than [`MAX_DEPTH`] are left out, so that
     /// the recursive walks stay within the stack on hostile pages.
     fn copy(&mut self, from: ego_tree::NodeId, html: &Html, parent: Option<Id>, depth: usize) -> Option<Id> {
@@ -723,11 +771,23 @@ pub struct Article {
 pub fn try_readability(html: &str) -> Option<Article> {
     let parsed = Html::parse_document(&crate::inscriptis::keep_pre_newlines(html));
     let (dom, doc) = Dom::from_html(&parsed)?;
-    let mut readability = Readability { dom, doc };
-    let html = readability.summary();
-    let mut text = String::new();
-    readability.dom.collect_text(readability.doc, &mut text);
-    Some(Article { html, text: super::trim(&text) })
+    Some(Readability { dom, doc }.article())
+}
+
+/// [`try_readability`] on an element of an lxml-model tree, as Python trafilatura calls it on its
+/// backup tree.
+pub(crate) fn try_readability_tree(t: &crate::etree::Tree, root: crate::etree::Id) -> Article {
+    let (dom, doc) = Dom::from_etree(t, root);
+    Readability { dom, doc }.article()
+}
+
+impl Readability {
+    fn article(mut self) -> Article {
+        let html = self.summary();
+        let mut text = String::new();
+        self.dom.collect_text(self.doc, &mut text);
+        Article { html, text: super::trim(&text) }
+    }
 }
 
 #[cfg(test)]
