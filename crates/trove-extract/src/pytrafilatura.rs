@@ -126,11 +126,31 @@ fn splitlines(s: &str) -> impl Iterator<Item = &str> {
 struct A<'a> {
     tag: &'a str,
     attrs: &'a [(String, String)],
+    /// `@class` and `@id`, looked up once: most expressions test them.
+    class: Option<&'a str>,
+    id: Option<&'a str>,
 }
 
-impl A<'_> {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+impl<'a> A<'a> {
+    fn new(tag: &'a str, attrs: &'a [(String, String)]) -> A<'a> {
+        let (mut class, mut id) = (None, None);
+        for (k, v) in attrs {
+            match k.as_str() {
+                "class" if class.is_none() => class = Some(v.as_str()),
+                "id" if id.is_none() => id = Some(v.as_str()),
+                _ => {}
+            }
+        }
+        A { tag, attrs, class, id }
+    }
+
+    fn get(&self, name: &str) -> Option<&'a str> {
+        match name {
+            "class" => self.class,
+            "id" => self.id,
+            _ if self.attrs.is_empty() => None,
+            _ => self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()),
+        }
     }
     fn has(&self, name: &str, needle: &str) -> bool {
         self.get(name).is_some_and(|v| v.contains(needle))
@@ -561,7 +581,7 @@ pub(crate) fn extract(html: &str, precision: bool, seen: Option<&mut SeenLines>)
 
 impl Ex<'_> {
     fn attrs(&self, id: Id) -> A<'_> {
-        A { tag: &self.t.n[id].tag, attrs: &self.t.n[id].attrs }
+        A::new(&self.t.n[id].tag, &self.t.n[id].attrs)
     }
 
     /// `len(tree)` as lxml would give it: html5ever always adds `<head>`, libxml2 only when the page
@@ -584,13 +604,9 @@ impl Ex<'_> {
 
     fn bare_extraction(&mut self, html: &str, tree: Id) -> Option<String> {
         let tree_backup = self.t.deepcopy(tree);
-        let cleaned = self.tree_cleaning(tree);
         // Python keeps a copy of the cleaned tree here for jusText, which is not ported.
-        self.convert_tags(cleaned);
-        if self.precision {
-            self.prune_unwanted_nodes(cleaned, &[remove_comments_xpath], false);
-        }
-        let (mut body, mut len_text) = self.extract_content(cleaned);
+        let cleaned = self.clean_and_convert(tree);
+        let (mut body, mut len_text) = self.extract_content(cleaned, tree_backup);
         let mut rescued: Option<Vec<String>> = None;
         if let Some((b, len)) = self.compare_extraction(tree_backup, body, len_text) {
             body = b;
@@ -625,6 +641,16 @@ impl Ex<'_> {
             }
         };
         Some(nfc(text))
+    }
+
+    /// `tree_cleaning`, `convert_tags` and, in precision mode, the removal of comment sections.
+    fn clean_and_convert(&mut self, tree: Id) -> Id {
+        let cleaned = self.tree_cleaning(tree);
+        self.convert_tags(cleaned);
+        if self.precision {
+            self.prune_unwanted_nodes(cleaned, &[remove_comments_xpath], false);
+        }
+        cleaned
     }
 
     // ----- htmlprocessing.py -----
@@ -1475,10 +1501,13 @@ impl Ex<'_> {
         }
     }
 
-    fn extract_content(&mut self, cleaned: Id) -> (Id, usize) {
-        let backup = self.t.deepcopy(cleaned);
+    /// `_extract` on the `cleaned` tree. Python copies the tree first for the wild-text recovery;
+    /// that copy is rebuilt from `raw` (the page before cleaning) only when the recovery runs.
+    fn extract_content(&mut self, cleaned: Id, raw: Id) -> (Id, usize) {
         let (body, mut len, potential) = self.extract_inner(cleaned);
         if self.t.len(body) == 0 || len < MIN_EXTRACTED_SIZE {
+            let backup = self.t.deepcopy(raw);
+            self.clean_and_convert(backup);
             self.recover_wild_text(backup, body, &potential);
             len = py_len(py_strip(&self.t.joined_text(body)));
         }
