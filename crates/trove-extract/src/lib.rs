@@ -7,7 +7,7 @@
 //!   (`favour_precision`, `deduplicate`, comments excluded, tables kept, fallbacks on): its
 //!   `bare_extraction` on an lxml-like tree, its readability fallback ([`readability_lxml`]), its
 //!   baseline rescue of short texts and its text output. jusText, its second fallback, is not ported;
-//! //! - `readability_inscriptis` (DataTrove's `ReadabilityInscriptis`; `readability` is accepted as
+//! - `readability_inscriptis` (DataTrove's `ReadabilityInscriptis`; `readability` is accepted as
 //!   another name): Mozilla Readability through the `dom_smoothie` crate, its article HTML rendered as
 //!   inscriptis renders it with the strict CSS profile ([`inscriptis`]), runs of more than
 //!   `max_new_lines` newlines collapsed.
