@@ -331,6 +331,12 @@ with open("lid.jsonl", "w") as f:
         "fixtures/warc".as_ref(),
         "fixtures/golden/datatrove/warc-readability-lxml.jsonl.gz".as_ref(),
     ])?;
+    // ... and its second fallback, jusText, on the same pages.
+    py(&[
+        "xtask/python/golden_justext.py".as_ref(),
+        "fixtures/warc".as_ref(),
+        "fixtures/golden/datatrove/warc-justext.jsonl.gz".as_ref(),
+    ])?;
     eprintln!("golden-stats: wrote {}", golden.display());
     Ok(())
 }
@@ -502,6 +508,10 @@ pub fn golden_text() -> Result<()> {
         .arg(root().join("xtask/python/golden_words.py"))
         .arg("fixtures/golden/datatrove/spacy-en-words.jsonl.gz")
         .current_dir(root()))?;
-    eprintln!("golden-text: wrote {} and the golden splits", data.display());
+    run(Command::new(&python)
+        .arg(root().join("xtask/python/jt_stoplist.py"))
+        .arg("crates/trove-extract/data/jt-stopwords.txt.gz")
+        .current_dir(root()))?;
+    eprintln!("golden-text: wrote {}, the golden splits and the jusText stoplist", data.display());
     Ok(())
 }

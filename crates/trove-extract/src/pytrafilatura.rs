@@ -6,10 +6,9 @@
 //! cleaning, tag conversion, the `BODY_XPATH` candidates with their pruning and link-density rules,
 //! the element handlers of `main_extractor.py` (their in-place mutations, `done` markers and element
 //! moves included, since later steps see them), the wild-text recovery, the comparison with the
-//! readability fallback ([`crate::readability_lxml`]), the baseline rescue, the duplicate tests
-//! against the per-task LRU cache and `xmltotxt`. The XPath expressions are written out as
-//! predicates over the tag and attributes. jusText, the second fallback, is not ported
-//! (docs/decisions.md says where that shows).
+//! readability fallback ([`crate::readability_lxml`]) and with jusText ([`crate::justext`]), the
+//! baseline rescue, the duplicate tests against the per-task LRU cache and `xmltotxt`. The XPath
+//! expressions are written out as predicates over the tag and attributes.
 
 use crate::etree::{Id, Tree};
 use crate::SeenLines;
@@ -540,7 +539,7 @@ const TEI_VALID_TAGS: &[&str] = &[
 ];
 const SANITIZED: &[&str] = &[
     "aside", "audio", "button", "fieldset", "figure", "footer", "iframe", "input", "label", "link", "nav",
-    "noindex", "noscript", "option", "select", "source", "svg", "time",
+    "noindex", "noscript", "object", "option", "select", "source", "svg", "time",
 ];
 /// The set of potential tags (`potential_tags`).
 #[derive(Clone)]
@@ -579,6 +578,25 @@ pub(crate) fn extract(html: &str, precision: bool, seen: Option<&mut SeenLines>)
     ex.bare_extraction(&html, root).unwrap_or_default()
 }
 
+/// jusText's paragraphs (text, classified good) as `justext_rescue` makes them: on the page after
+/// `tree_cleaning` and the paywall and comment-section pruning. `html` is the page as `extract`
+/// parses it.
+fn justext_paragraphs_of(html: &str, precision: bool) -> Vec<(String, bool)> {
+    let (t, root) = Tree::parse(html);
+    let mut ex = Ex { t, precision, seen: None, failed: false };
+    let cleaned = ex.tree_cleaning(root);
+    ex.prune_unwanted_nodes(cleaned, &[paywall_xpath], false);
+    ex.prune_unwanted_nodes(cleaned, &[remove_comments_xpath], false);
+    crate::justext::paragraphs(&ex.t, cleaned)
+}
+
+/// jusText's paragraphs of a raw page, as trafilatura (`favour_precision` when `precision`) would
+/// classify them in its second fallback: for the golden tests against Python.
+#[doc(hidden)]
+pub fn justext_paragraphs(html: &str, precision: bool) -> Vec<(String, bool)> {
+    justext_paragraphs_of(&crate::inscriptis::keep_pre_newlines(html), precision)
+}
+
 impl Ex<'_> {
     fn attrs(&self, id: Id) -> A<'_> {
         A::new(&self.t.n[id].tag, &self.t.n[id].attrs)
@@ -604,11 +622,12 @@ impl Ex<'_> {
 
     fn bare_extraction(&mut self, html: &str, tree: Id) -> Option<String> {
         let tree_backup = self.t.deepcopy(tree);
-        // Python keeps a copy of the cleaned tree here for jusText, which is not ported.
+        // Python keeps a copy of the cleaned tree here for jusText; it is rebuilt from `html` when
+        // jusText runs.
         let cleaned = self.clean_and_convert(tree);
         let (mut body, mut len_text) = self.extract_content(cleaned, tree_backup);
         let mut rescued: Option<Vec<String>> = None;
-        if let Some((b, len)) = self.compare_extraction(tree_backup, body, len_text) {
+        if let Some((b, len)) = self.compare_extraction(html, tree_backup, body, len_text) {
             body = b;
             len_text = len;
         }
@@ -1519,7 +1538,13 @@ impl Ex<'_> {
     // ----- external.py -----
 
     /// `compare_extraction`: `Some((body, len))` when the readability article replaces the body.
-    fn compare_extraction(&mut self, backup: Id, body: Id, len_text: usize) -> Option<(Id, usize)> {
+    fn compare_extraction(
+        &mut self,
+        html: &str,
+        backup: Id,
+        body: Id,
+        len_text: usize,
+    ) -> Option<(Id, usize)> {
         let mut backup = self.prune_unwanted_nodes(backup, &[paywall_xpath], false);
         if self.precision {
             backup = self.prune_unwanted_nodes(backup, &[overall_discard_1, overall_discard_2], false);
@@ -1543,13 +1568,41 @@ impl Ex<'_> {
                 |tag: &str| self.t.descendants(body).iter().filter(|&&e| self.t.tag(e) == tag).count();
             count("table") > count("p") && len_algo > MIN_EXTRACTED_SIZE * 2
         };
-        // jusText would run here when the body holds a sanitized element or is short (not ported).
+        let mut chosen = None;
         if use_readability {
             let (t2, root) = Tree::parse(&article.html);
-            let div = self.graft(&t2, root);
-            return Some(self.sanitize_tree(div));
+            chosen = Some((self.graft(&t2, root), len_algo));
         }
-        None
+        let (cur_body, cur_len) = chosen.unwrap_or((body, len_text));
+        // The second fallback: jusText, when the body still holds boilerplate elements or is short.
+        let mut jt_result = false;
+        let sanitized = self.t.descendants(cur_body).into_iter().any(|e| SANITIZED.contains(&self.t.tag(e)));
+        if sanitized || cur_len < MIN_EXTRACTED_SIZE {
+            if let Some((jt_body, jt_len)) = self.justext_rescue(html) {
+                jt_result = true;
+                // "prevent too short documents from replacing the main text"
+                if cur_len <= 4 * jt_len {
+                    chosen = Some((jt_body, jt_len));
+                }
+            }
+        }
+        if use_readability && !jt_result {
+            return Some(self.sanitize_tree(cur_body));
+        }
+        chosen
+    }
+
+    /// `justext_rescue(cleaned_tree_backup, ...)`: jusText's good paragraphs, each in a `<p>` of a
+    /// new `<body>`, when they hold any text. The cleaned tree is rebuilt from the page.
+    fn justext_rescue(&mut self, html: &str) -> Option<(Id, usize)> {
+        let paragraphs = justext_paragraphs_of(html, self.precision);
+        let body = self.t.new_elem("body");
+        for (text, _) in paragraphs.into_iter().filter(|(_, good)| *good) {
+            let p = self.t.sub_element(body, "p");
+            self.t.n[p].text = Some(text);
+        }
+        let len = py_len(&trim(&self.t.joined_text(body)));
+        (len > 0).then_some((body, len))
     }
 
     /// Whether `body.xpath('.//p//text()')` is non-empty (p elements under `body`).
@@ -1593,11 +1646,8 @@ impl Ex<'_> {
     fn sanitize_tree(&mut self, tree: Id) -> (Id, usize) {
         // tree_cleaning
         let tree = self.tree_cleaning(tree);
-        let sanitized: Vec<Id> =
-            self.t.descendants(tree).into_iter().filter(|&e| SANITIZED.contains(&self.t.tag(e))).collect();
-        for e in sanitized {
-            self.t.detach(e);
-        }
+        // Python removes `tree.findall(SANITIZED_XPATH)` here, but ElementPath's `findall` does not
+        // know XPath's `|` and finds nothing: no element is removed.
         self.t.strip_tags(tree, |t| t == "a");
         self.t.strip_tags(tree, |t| t == "span");
         self.convert_tags(tree);

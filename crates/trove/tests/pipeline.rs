@@ -1066,27 +1066,7 @@ fn trafilatura_text_agrees_with_datatrove() {
 /// nothing).
 #[test]
 fn readability_lxml_keeps_what_python_keeps() {
-    use trove::io::{JsonlWriterConfig, WarcReaderConfig};
-    let dir = tempfile::tempdir().unwrap();
-    let mut writer = JsonlWriterConfig::new(dir.path().join("out").to_str().unwrap());
-    writer.compression = Some("none".into());
-    let input = root().join("fixtures/warc");
-    let pipeline =
-        Pipeline::new(trove::registry()).step(WarcReaderConfig::new(input.to_str().unwrap())).step(writer);
-    let config = LocalExecutorConfig {
-        logging_dir: Some(dir.path().join("logs").to_string_lossy().into_owned()),
-        ..LocalExecutorConfig::default()
-    };
-    LocalExecutor::new(pipeline, config).unwrap().run().unwrap();
-    let pages: std::collections::HashMap<String, String> =
-        std::fs::read_to_string(dir.path().join("out/00000.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| {
-                let v: Value = serde_json::from_str(l).unwrap();
-                (v["id"].as_str().unwrap().to_string(), v["text"].as_str().unwrap().to_string())
-            })
-            .collect();
+    let pages = fixture_warc_pages();
     let golden =
         String::from_utf8(gunzip(&root().join("fixtures/golden/datatrove/warc-readability-lxml.jsonl.gz")))
             .unwrap();
@@ -1102,6 +1082,53 @@ fn readability_lxml_keeps_what_python_keeps() {
         empty += usize::from(want.is_empty());
     }
     assert_eq!((compared, empty), (34, 2));
+}
+
+/// trove's port of jusText, as trafilatura 1.11 runs it for its second fallback (the cleaned page,
+/// all of jusText's stoplists), splits the fixture WARCs' pages into the same paragraphs as Python and
+/// classifies each the same (golden file from `xtask/python/golden_justext.py`).
+#[test]
+fn justext_classifies_as_python_does() {
+    let golden =
+        String::from_utf8(gunzip(&root().join("fixtures/golden/datatrove/warc-justext.jsonl.gz"))).unwrap();
+    let pages = fixture_warc_pages();
+    let (mut compared, mut good) = (0, 0);
+    for line in golden.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let id = v["id"].as_str().unwrap();
+        let want: Vec<(String, bool)> = serde_json::from_value(v["paragraphs"].clone()).unwrap();
+        let html = pages.get(id).unwrap_or_else(|| panic!("trove does not read page {id}"));
+        let got = trove::extract::justext_paragraphs(html, true);
+        assert_eq!(got, want, "page {id}");
+        compared += want.len();
+        good += want.iter().filter(|(_, g)| *g).count();
+    }
+    // 34 pages; the classes are mixed, so both branches are checked.
+    assert_eq!((compared, good), (2102, 626));
+}
+
+/// The fixture WARCs' pages as trove's WarcReader gives them, by id.
+fn fixture_warc_pages() -> std::collections::HashMap<String, String> {
+    use trove::io::{JsonlWriterConfig, WarcReaderConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = JsonlWriterConfig::new(dir.path().join("out").to_str().unwrap());
+    writer.compression = Some("none".into());
+    let input = root().join("fixtures/warc");
+    let pipeline =
+        Pipeline::new(trove::registry()).step(WarcReaderConfig::new(input.to_str().unwrap())).step(writer);
+    let config = LocalExecutorConfig {
+        logging_dir: Some(dir.path().join("logs").to_string_lossy().into_owned()),
+        ..LocalExecutorConfig::default()
+    };
+    LocalExecutor::new(pipeline, config).unwrap().run().unwrap();
+    std::fs::read_to_string(dir.path().join("out/00000.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (v["id"].as_str().unwrap().to_string(), v["text"].as_str().unwrap().to_string())
+        })
+        .collect()
 }
 
 fn read_id_url(line: &str) -> String {
