@@ -583,11 +583,7 @@ pub(crate) fn extract(html: &str, precision: bool, seen: Option<&mut SeenLines>)
 /// parses it.
 fn justext_paragraphs_of(html: &str, precision: bool) -> Vec<(String, bool)> {
     let (t, root) = Tree::parse(html);
-    let mut ex = Ex { t, precision, seen: None, failed: false };
-    let cleaned = ex.tree_cleaning(root);
-    ex.prune_unwanted_nodes(cleaned, &[paywall_xpath], false);
-    ex.prune_unwanted_nodes(cleaned, &[remove_comments_xpath], false);
-    crate::justext::paragraphs(&ex.t, cleaned)
+    Ex { t, precision, seen: None, failed: false }.justext_on(root)
 }
 
 /// jusText's paragraphs of a raw page, as trafilatura (`favour_precision` when `precision`) would
@@ -1545,6 +1541,11 @@ impl Ex<'_> {
         body: Id,
         len_text: usize,
     ) -> Option<(Id, usize)> {
+        // jusText reads the page as it was before the pruning below. When the extracted body already
+        // calls for jusText (as it will unless readability replaces it), keep a copy of it now;
+        // otherwise the page is parsed again if jusText turns out to be needed.
+        let jt_source =
+            (len_text < MIN_EXTRACTED_SIZE || self.holds_sanitized(body)).then(|| self.t.deepcopy(backup));
         let mut backup = self.prune_unwanted_nodes(backup, &[paywall_xpath], false);
         if self.precision {
             backup = self.prune_unwanted_nodes(backup, &[overall_discard_1, overall_discard_2], false);
@@ -1576,9 +1577,8 @@ impl Ex<'_> {
         let (cur_body, cur_len) = chosen.unwrap_or((body, len_text));
         // The second fallback: jusText, when the body still holds boilerplate elements or is short.
         let mut jt_result = false;
-        let sanitized = self.t.descendants(cur_body).into_iter().any(|e| SANITIZED.contains(&self.t.tag(e)));
-        if sanitized || cur_len < MIN_EXTRACTED_SIZE {
-            if let Some((jt_body, jt_len)) = self.justext_rescue(html) {
+        if cur_len < MIN_EXTRACTED_SIZE || self.holds_sanitized(cur_body) {
+            if let Some((jt_body, jt_len)) = self.justext_rescue(html, jt_source) {
                 jt_result = true;
                 // "prevent too short documents from replacing the main text"
                 if cur_len <= 4 * jt_len {
@@ -1592,10 +1592,28 @@ impl Ex<'_> {
         chosen
     }
 
+    /// jusText's paragraphs of `tree` (the page's tree, changed in place) after `tree_cleaning` and
+    /// the paywall and comment-section pruning.
+    fn justext_on(&mut self, tree: Id) -> Vec<(String, bool)> {
+        let cleaned = self.tree_cleaning(tree);
+        self.prune_unwanted_nodes(cleaned, &[paywall_xpath], false);
+        self.prune_unwanted_nodes(cleaned, &[remove_comments_xpath], false);
+        crate::justext::paragraphs(&self.t, cleaned)
+    }
+
+    /// `body.xpath(SANITIZED_XPATH)` is not empty.
+    fn holds_sanitized(&self, body: Id) -> bool {
+        self.t.descendants(body).into_iter().any(|e| SANITIZED.contains(&self.t.tag(e)))
+    }
+
     /// `justext_rescue(cleaned_tree_backup, ...)`: jusText's good paragraphs, each in a `<p>` of a
-    /// new `<body>`, when they hold any text. The cleaned tree is rebuilt from the page.
-    fn justext_rescue(&mut self, html: &str) -> Option<(Id, usize)> {
-        let paragraphs = justext_paragraphs_of(html, self.precision);
+    /// new `<body>`, when they hold any text. The cleaned tree is `source` (an untouched copy of the
+    /// page's tree) cleaned, or the page parsed again and cleaned.
+    fn justext_rescue(&mut self, html: &str, source: Option<Id>) -> Option<(Id, usize)> {
+        let paragraphs = match source {
+            Some(tree) => self.justext_on(tree),
+            None => justext_paragraphs_of(html, self.precision),
+        };
         let body = self.t.new_elem("body");
         for (text, _) in paragraphs.into_iter().filter(|(_, good)| *good) {
             let p = self.t.sub_element(body, "p");
