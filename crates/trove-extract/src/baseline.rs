@@ -11,6 +11,8 @@ use scraper::{ElementRef, Html, Selector};
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use crate::pytrafilatura::trim;
+
 /// What `baseline` returns: the `<p>` texts of its body and the length Python compares (`len_text`).
 pub(crate) struct Baseline {
     /// The texts of the output body's paragraphs, in order.
@@ -28,11 +30,6 @@ static CLEANED: LazyLock<Selector> = LazyLock::new(|| selector("aside, footer, s
 static ARTICLE: LazyLock<Selector> = LazyLock::new(|| selector("article"));
 static TEXTUAL: LazyLock<Selector> = LazyLock::new(|| selector("blockquote, code, p, pre, q, quote"));
 static BODY: LazyLock<Selector> = LazyLock::new(|| selector("body"));
-
-/// Python trafilatura's `trim`: runs of whitespace become one space, ends stripped.
-fn trim(text: &str) -> String {
-    super::trim(text)
-}
 
 /// lxml's `text_content()`: the text of every descendant text node.
 fn text_content(element: ElementRef<'_>) -> String {

@@ -156,18 +156,6 @@ const LRU_SIZE: usize = 4096;
 const MIN_DUPLICATE_CHECK_SIZE: usize = 100;
 const MAX_REPETITIONS: i64 = 2;
 
-/// Python trafilatura's `trim`: runs of whitespace become one space, ends stripped.
-fn trim(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
-}
-
 impl SeenLines {
     fn new() -> SeenLines {
         SeenLines { counts: Default::default(), order: Default::default(), tick: 0 }
@@ -208,7 +196,7 @@ impl SeenLines {
 
     /// `duplicate_test` on one segment: counts it; whether it is a duplicate to drop.
     pub(crate) fn duplicate(&mut self, segment: &str) -> bool {
-        let key = trim(segment);
+        let key = pytrafilatura::trim(segment);
         if key.chars().count() > MIN_DUPLICATE_CHECK_SIZE {
             let count = self.get(&key);
             if count > MAX_REPETITIONS {

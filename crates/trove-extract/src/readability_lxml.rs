@@ -786,7 +786,7 @@ impl Readability {
         let html = self.summary();
         let mut text = String::new();
         self.dom.collect_text(self.doc, &mut text);
-        Article { html, text: super::trim(&text) }
+        Article { html, text: crate::pytrafilatura::trim(&text) }
     }
 }
 
