@@ -6,11 +6,13 @@
 //! the next node when it yields the current one (so a loop that deletes what it visits behaves as
 //! `for e in tree.iter(tag)` does), and [`Tree::iter`] is a snapshot (as `xpath` results are).
 //! Comments and processing instructions are not kept (trafilatura parses with both removed).
+//! Children are a linked list ([`crate::links`]): sibling steps and removals take constant time.
 
+use crate::links::{self, Children, Linked, Links};
 use scraper::node::Node as HtmlNode;
 use scraper::Html;
 
-pub(crate) type Id = usize;
+pub(crate) use crate::links::Id;
 
 /// Deepest nesting copied from the parsed page; deeper elements are left out so that hostile
 /// nesting cannot exhaust the stack of recursive walks.
@@ -22,8 +24,16 @@ pub(crate) struct Elem {
     pub attrs: Vec<(String, String)>,
     pub text: Option<String>,
     pub tail: Option<String>,
-    pub children: Vec<Id>,
-    pub parent: Option<Id>,
+    links: Links,
+}
+
+impl Linked for Elem {
+    fn links(&self) -> &Links {
+        &self.links
+    }
+    fn links_mut(&mut self) -> &mut Links {
+        &mut self.links
+    }
 }
 
 #[derive(Default)]
@@ -59,12 +69,11 @@ impl Tree {
                         }
                         let c = tree.new_elem(e.name());
                         tree.n[c].attrs = e.attrs().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-                        tree.n[c].parent = Some(to);
-                        tree.n[to].children.push(c);
+                        tree.link(to, None, c);
                         pending.push((child.id(), c, depth + 1));
                     }
                     HtmlNode::Text(t) => {
-                        let target = tree.n[to].children.last().copied();
+                        let target = tree.n[to].links.last;
                         match target {
                             Some(last) => push_opt(&mut tree.n[last].tail, &t.text),
                             None => push_opt(&mut tree.n[to].text, &t.text),
@@ -104,59 +113,88 @@ impl Tree {
         }
     }
 
+    /// `len(element)`: the number of children.
     pub fn len(&self, id: Id) -> usize {
-        self.n[id].children.len()
+        self.n[id].links.count
+    }
+
+    /// The children of `id` in order.
+    pub fn children(&self, id: Id) -> Children<'_, Elem> {
+        Children::of(&self.n, id)
+    }
+
+    pub fn first_child(&self, id: Id) -> Option<Id> {
+        self.n[id].links.first
+    }
+
+    pub fn last_child(&self, id: Id) -> Option<Id> {
+        self.n[id].links.last
+    }
+
+    /// `element[i]` (walks `i` siblings).
+    pub fn child(&self, id: Id, i: usize) -> Option<Id> {
+        self.children(id).nth(i)
     }
 
     pub fn parent(&self, id: Id) -> Option<Id> {
-        self.n[id].parent
-    }
-
-    fn index_in_parent(&self, id: Id) -> Option<(Id, usize)> {
-        let p = self.n[id].parent?;
-        let i = self.n[p].children.iter().position(|&c| c == id)?;
-        Some((p, i))
+        self.n[id].links.parent
     }
 
     pub fn previous(&self, id: Id) -> Option<Id> {
-        let (p, i) = self.index_in_parent(id)?;
-        i.checked_sub(1).map(|j| self.n[p].children[j])
+        self.n[id].links.prev
     }
 
     pub fn next(&self, id: Id) -> Option<Id> {
-        let (p, i) = self.index_in_parent(id)?;
-        self.n[p].children.get(i + 1).copied()
+        self.n[id].links.next
+    }
+
+    fn link(&mut self, parent: Id, before: Option<Id>, child: Id) {
+        links::link(&mut self.n, parent, before, child);
     }
 
     /// `parent.remove(id)`: unlinks `id` (its tail goes with it).
     pub fn detach(&mut self, id: Id) {
-        if let Some((p, i)) = self.index_in_parent(id) {
-            self.n[p].children.remove(i);
-        }
-        self.n[id].parent = None;
+        links::unlink(&mut self.n, id);
     }
 
     /// `parent.append(child)` (moves `child`).
     pub fn append(&mut self, parent: Id, child: Id) {
         self.detach(child);
-        self.n[child].parent = Some(parent);
-        self.n[parent].children.push(child);
+        self.link(parent, None, child);
     }
 
     /// `parent.insert(index, child)` (moves `child`).
     pub fn insert(&mut self, parent: Id, index: usize, child: Id) {
         self.detach(child);
-        self.n[child].parent = Some(parent);
-        let at = index.min(self.n[parent].children.len());
-        self.n[parent].children.insert(at, child);
+        let before = self.child(parent, index);
+        self.link(parent, before, child);
     }
 
     /// `SubElement(parent, tag)`.
     pub fn sub_element(&mut self, parent: Id, tag: &str) -> Id {
         let id = self.new_elem(tag);
-        self.n[id].parent = Some(parent);
-        self.n[parent].children.push(id);
+        self.link(parent, None, id);
         id
+    }
+
+    /// Copies every element of `other` into this tree; `other`'s element `i` becomes `i + offset`,
+    /// with the returned offset.
+    pub fn absorb(&mut self, other: &Tree) -> usize {
+        let offset = self.n.len();
+        let shift = |x: Option<Id>| x.map(|x| x + offset);
+        self.n.extend(other.n.iter().map(|e| {
+            let l = e.links;
+            let links = Links {
+                parent: shift(l.parent),
+                first: shift(l.first),
+                last: shift(l.last),
+                prev: shift(l.prev),
+                next: shift(l.next),
+                count: l.count,
+            };
+            Elem { links, ..e.clone() }
+        }));
+        offset
     }
 
     /// `copy.deepcopy(element)`: a detached copy, tail included.
@@ -165,13 +203,9 @@ impl Tree {
         let mut stack = vec![(id, copy)];
         while let Some((from, to)) = stack.pop() {
             let src = &self.n[from];
-            let (tag, attrs, text, tail, children) = (
-                src.tag.clone(),
-                src.attrs.clone(),
-                src.text.clone(),
-                src.tail.clone(),
-                src.children.clone(),
-            );
+            let (tag, attrs, text, tail) =
+                (src.tag.clone(), src.attrs.clone(), src.text.clone(), src.tail.clone());
+            let children: Vec<Id> = self.children(from).collect();
             let dst = &mut self.n[to];
             dst.tag = tag;
             dst.attrs = attrs;
@@ -179,8 +213,7 @@ impl Tree {
             dst.tail = tail;
             for c in children {
                 let nc = self.new_elem("");
-                self.n[nc].parent = Some(to);
-                self.n[to].children.push(nc);
+                self.link(to, None, nc);
                 stack.push((c, nc));
             }
         }
@@ -193,7 +226,7 @@ impl Tree {
         let mut stack = vec![id];
         while let Some(e) = stack.pop() {
             out.push(e);
-            stack.extend(self.n[e].children.iter().rev());
+            stack.extend(self.children(e).rev());
         }
         out
     }
@@ -207,7 +240,7 @@ impl Tree {
 
     /// The node after `cur` in document order, without leaving `top`.
     pub fn following_any(&self, cur: Id, top: Id) -> Option<Id> {
-        if let Some(&c) = self.n[cur].children.first() {
+        if let Some(c) = self.n[cur].links.first {
             return Some(c);
         }
         let mut node = cur;
@@ -218,7 +251,7 @@ impl Tree {
             if let Some(n) = self.next(node) {
                 return Some(n);
             }
-            node = self.n[node].parent?;
+            node = self.parent(node)?;
         }
     }
 
@@ -262,7 +295,7 @@ impl Tree {
                         }
                     }
                     steps.push(Step::Exit(e, tail));
-                    for &c in self.n[e].children.iter().rev() {
+                    for c in self.children(e).rev() {
                         steps.push(Step::Enter(c, true));
                     }
                 }
@@ -311,31 +344,28 @@ impl Tree {
 
     /// Replaces `e` by its text, children and tail in its parent.
     fn unwrap(&mut self, e: Id) {
-        let Some((p, i)) = self.index_in_parent(e) else { return };
+        let Some(p) = self.parent(e) else { return };
+        let prev = self.n[e].links.prev;
         let text = self.n[e].text.take();
         let tail = self.n[e].tail.take();
-        let children = std::mem::take(&mut self.n[e].children);
         // Text goes after the previous sibling or into the parent's text.
         if let Some(t) = text.filter(|t| !t.is_empty()) {
-            match i.checked_sub(1).map(|j| self.n[p].children[j]) {
+            match prev {
                 Some(prev) => push_opt(&mut self.n[prev].tail, &t),
                 None => push_opt(&mut self.n[p].text, &t),
             }
         }
         if let Some(t) = tail.filter(|t| !t.is_empty()) {
-            match children.last() {
-                Some(&last) => push_opt(&mut self.n[last].tail, &t),
-                None => match i.checked_sub(1).map(|j| self.n[p].children[j]) {
-                    Some(prev) => push_opt(&mut self.n[prev].tail, &t),
-                    None => push_opt(&mut self.n[p].text, &t),
-                },
+            match self.n[e].links.last.or(prev) {
+                Some(last) => push_opt(&mut self.n[last].tail, &t),
+                None => push_opt(&mut self.n[p].text, &t),
             }
         }
-        for &c in &children {
-            self.n[c].parent = Some(p);
+        while let Some(c) = self.n[e].links.first {
+            self.detach(c);
+            self.link(p, Some(e), c);
         }
-        self.n[p].children.splice(i..=i, children);
-        self.n[e].parent = None;
+        self.detach(e);
     }
 
     /// lxml's `strip_elements(root, *tags)` (with tails): matching elements under `root` removed.
@@ -361,7 +391,7 @@ impl Tree {
 
     /// The topmost ancestor of `id` (the root `//` searches from).
     pub fn root_of(&self, mut id: Id) -> Id {
-        while let Some(p) = self.n[id].parent {
+        while let Some(p) = self.n[id].links.parent {
             id = p;
         }
         id
@@ -374,16 +404,16 @@ mod tests {
 
     fn body(html: &str) -> (Tree, Id) {
         let (t, root) = Tree::parse(html);
-        let b = t.n[root].children.iter().copied().find(|&c| t.tag(c) == "body").unwrap();
+        let b = t.children(root).find(|&c| t.tag(c) == "body").unwrap();
         (t, b)
     }
 
     #[test]
     fn text_and_tail_follow_lxml() {
         let (t, b) = body("<p>a<b>b</b>c<i>d</i></p>e");
-        let p = t.n[b].children[0];
+        let p = t.child(b, 0).unwrap();
         assert_eq!(t.n[p].text.as_deref(), Some("a"));
-        let bold = t.n[p].children[0];
+        let bold = t.child(p, 0).unwrap();
         assert_eq!(t.n[bold].tail.as_deref(), Some("c"));
         assert_eq!(t.text_content(p), "abcd");
         assert_eq!(t.joined_text(p), "a b c d");
@@ -392,11 +422,11 @@ mod tests {
     #[test]
     fn strip_tags_keeps_text_in_place() {
         let (mut t, b) = body("<div>x<span>a<i>b</i>c</span>d<span>e</span>f</div>");
-        let div = t.n[b].children[0];
+        let div = t.child(b, 0).unwrap();
         t.strip_tags(div, |tag| tag == "span");
         assert_eq!(t.n[div].text.as_deref(), Some("xa"));
-        assert_eq!(t.n[div].children.len(), 1);
-        let i = t.n[div].children[0];
+        assert_eq!(t.len(div), 1);
+        let i = t.child(div, 0).unwrap();
         assert_eq!(t.n[i].tail.as_deref(), Some("cdef"));
     }
 
@@ -415,18 +445,88 @@ mod tests {
             },
         );
         assert_eq!(seen, 2);
-        assert_eq!(t.n[b].children.len(), 1);
+        assert_eq!(t.len(b), 1);
     }
 
     #[test]
     fn delete_element_joins_tail() {
         let (mut t, b) = body("<div>a<span>x</span>b<em>y</em>c</div>");
-        let div = t.n[b].children[0];
-        let span = t.n[div].children[0];
+        let div = t.child(b, 0).unwrap();
+        let span = t.child(div, 0).unwrap();
         t.delete_element(span);
         assert_eq!(t.n[div].text.as_deref(), Some("ab"));
-        let em = t.n[div].children[0];
+        let em = t.child(div, 0).unwrap();
         t.delete_element(em);
         assert_eq!(t.n[div].text.as_deref(), Some("abc"));
+    }
+
+    /// The links agree with each other: forward and backward walks give the same children, each
+    /// child names its parent, counts match.
+    fn check_links(t: &Tree, e: Id) {
+        let forward: Vec<Id> = t.children(e).collect();
+        let mut backward: Vec<Id> = t.children(e).rev().collect();
+        backward.reverse();
+        assert_eq!(forward, backward);
+        assert_eq!(forward.len(), t.len(e));
+        for (i, &c) in forward.iter().enumerate() {
+            assert_eq!(t.parent(c), Some(e));
+            assert_eq!(t.previous(c), i.checked_sub(1).map(|j| forward[j]));
+            assert_eq!(t.next(c), forward.get(i + 1).copied());
+            check_links(t, c);
+        }
+    }
+
+    #[test]
+    fn insert_and_moves_keep_the_links() {
+        let (mut t, b) = body("<div><a>1</a><b>2</b><c>3</c></div><p>x</p>");
+        let div = t.child(b, 0).unwrap();
+        let p = t.child(b, 1).unwrap();
+        let c = t.child(div, 2).unwrap();
+        t.insert(div, 0, c);
+        let a = t.child(div, 1).unwrap();
+        t.insert(div, 99, a);
+        t.append(p, t.child(div, 1).unwrap());
+        let tags = |t: &Tree, e: Id| t.children(e).map(|c| t.tag(c).to_string()).collect::<Vec<_>>();
+        assert_eq!(tags(&t, div), ["c", "a"]);
+        assert_eq!(tags(&t, p), ["b"]);
+        let copy = t.deepcopy(div);
+        assert_eq!(tags(&t, copy), ["c", "a"]);
+        assert_eq!(t.parent(copy), None);
+        assert_eq!(t.next(copy), None);
+        check_links(&t, b);
+        check_links(&t, copy);
+    }
+
+    #[test]
+    fn wide_elements_take_linear_time() {
+        // 100,000 children in one element: every operation the extractors repeat per child (live
+        // iteration, moving children elsewhere, stripping and deleting them) is constant time.
+        const N: usize = 100_000;
+        let html = format!("<div>{}</div>", "<span>w</span>x<br>".repeat(N / 2));
+        let (mut t, b) = body(&html);
+        let div = t.child(b, 0).unwrap();
+        let start = std::time::Instant::now();
+        let mut seen = 0;
+        t.iter_live(
+            div,
+            |tag| tag == "br",
+            |t, e| {
+                seen += 1;
+                t.delete_element(e);
+            },
+        );
+        assert_eq!(seen, N / 2);
+        t.strip_tags(div, |tag| tag == "span");
+        assert_eq!(t.len(div), 0);
+        assert_eq!(t.n[div].text.as_deref().map(str::len), Some(N));
+        let (mut t, b) = body(&"<p>a</p>".repeat(N));
+        let to = t.sub_element(b, "body");
+        for p in t.children(b).filter(|&c| t.tag(c) == "p").collect::<Vec<_>>() {
+            t.append(to, p);
+        }
+        assert_eq!(t.len(to), N);
+        check_links(&t, b);
+        // A scan of the siblings per step took minutes here.
+        assert!(start.elapsed().as_secs_f64() < 5.0, "{:?}", start.elapsed());
     }
 }

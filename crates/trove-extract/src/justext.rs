@@ -248,7 +248,7 @@ fn make_paragraphs(t: &Tree, root: Id) -> Vec<Paragraph> {
                 m.characters(text);
             }
             stack.push((e, true));
-            for &c in n.children.iter().rev() {
+            for c in t.children(e).rev() {
                 stack.push((c, false));
             }
         } else {

@@ -37,6 +37,7 @@ mod baseline;
 mod etree;
 pub mod inscriptis;
 mod justext;
+mod links;
 mod pytrafilatura;
 #[doc(hidden)]
 pub use pytrafilatura::justext_paragraphs;

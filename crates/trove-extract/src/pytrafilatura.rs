@@ -601,10 +601,9 @@ impl Ex<'_> {
     /// `len(tree)` as lxml would give it: html5ever always adds `<head>`, libxml2 only when the page
     /// has head content.
     fn lxml_root_len(&self, root: Id) -> usize {
-        self.t.n[root]
-            .children
-            .iter()
-            .filter(|&&c| !(self.t.tag(c) == "head" && self.t.len(c) == 0 && self.t.n[c].attrs.is_empty()))
+        self.t
+            .children(root)
+            .filter(|&c| !(self.t.tag(c) == "head" && self.t.len(c) == 0 && self.t.n[c].attrs.is_empty()))
             .count()
     }
 
@@ -701,7 +700,7 @@ impl Ex<'_> {
             .t
             .iter(root)
             .into_iter()
-            .filter(|&e| self.t.n[e].children.is_empty() && self.t.n[e].text.is_none())
+            .filter(|&e| self.t.len(e) == 0 && self.t.n[e].text.is_none())
             .collect();
         for e in empty {
             if CUT_EMPTY_ELEMS.contains(&self.t.tag(e)) {
@@ -827,7 +826,7 @@ impl Ex<'_> {
             } else if backtracking && has_links {
                 let len = py_len(&text);
                 if 0 < len && len < threshold && self.t.len(e) >= 3 {
-                    deletions.extend(self.t.n[e].children.iter().copied());
+                    deletions.extend(self.t.children(e));
                 }
             }
         }
@@ -841,7 +840,7 @@ impl Ex<'_> {
 
     fn handle_textnode(&mut self, e: Id, comments_fix: bool, preserve_spaces: bool) -> Option<Id> {
         let n = &self.t.n[e];
-        if n.tag == "done" || (n.children.is_empty() && !truthy(&n.text) && !truthy(&n.tail)) {
+        if n.tag == "done" || (self.t.len(e) == 0 && !truthy(&n.text) && !truthy(&n.tail)) {
             return None;
         }
         if !comments_fix && n.tag == "lb" {
@@ -850,7 +849,7 @@ impl Ex<'_> {
             }
             return Some(e);
         }
-        if !truthy(&n.text) && n.children.is_empty() {
+        if !truthy(&n.text) && self.t.len(e) == 0 {
             let n = &mut self.t.n[e];
             n.text = n.tail.take();
             n.tail = Some(String::new());
@@ -881,8 +880,9 @@ impl Ex<'_> {
     }
 
     fn process_node(&mut self, e: Id) -> Option<Id> {
+        let childless = self.t.len(e) == 0;
         let n = &mut self.t.n[e];
-        if n.tag == "done" || (n.children.is_empty() && !truthy(&n.text) && !truthy(&n.tail)) {
+        if n.tag == "done" || (childless && !truthy(&n.text) && !truthy(&n.tail)) {
             return None;
         }
         n.text = trim_opt(&n.text);
@@ -957,7 +957,7 @@ impl Ex<'_> {
                     "blockquote" | "pre" | "q" => {
                         let mut code = false;
                         if tag == "pre" {
-                            if t.len(e) == 1 && t.tag(t.n[e].children[0]) == "span" {
+                            if t.len(e) == 1 && t.first_child(e).is_some_and(|c| t.tag(c) == "span") {
                                 code = true;
                             }
                             let hljs: Vec<Id> = t
@@ -1002,7 +1002,7 @@ impl Ex<'_> {
             self.process_node(e)
         } else {
             let title = self.t.deepcopy(e);
-            for child in self.t.n[e].children.clone() {
+            for child in self.t.children(e).collect::<Vec<_>>() {
                 if let Some(pc) = self.handle_textnode(child, false, false) {
                     self.t.append(title, pc);
                 }
@@ -1091,8 +1091,7 @@ impl Ex<'_> {
             } else {
                 self.process_nested_elements(child, new);
                 if let Some(tail) = self.t.n[child].tail.clone().filter(|t| !py_strip(t).is_empty()) {
-                    let kids: Vec<Id> =
-                        self.t.n[new].children.iter().copied().filter(|&k| self.t.tag(k) != "done").collect();
+                    let kids: Vec<Id> = self.t.children(new).filter(|&k| self.t.tag(k) != "done").collect();
                     if let Some(&last) = kids.last() {
                         let slot = &mut self.t.n[last].tail;
                         if slot.as_deref().is_none_or(|t| py_strip(t).is_empty()) {
@@ -1131,7 +1130,7 @@ impl Ex<'_> {
                 return true;
             }
         }
-        let has_code = self.t.n[e].children.iter().any(|&c| self.t.tag(c) == "code");
+        let has_code = self.t.children(e).any(|c| self.t.tag(c) == "code");
         has_code && self.t.len(e) == 1
     }
 
@@ -1224,7 +1223,7 @@ impl Ex<'_> {
                 let newsub = self.t.new_elem(&ctag);
                 if matches!(self.t.tag(pc), "hi" | "ref") {
                     if self.t.len(pc) > 0 {
-                        for item in self.t.n[pc].children.clone() {
+                        for item in self.t.children(pc).collect::<Vec<_>>() {
                             if text_chars(self.t.n[item].text.as_deref()) {
                                 let t = self.t.n[item].text.take().unwrap_or_default();
                                 self.t.n[item].text = Some(format!(" {t}"));
@@ -1248,7 +1247,7 @@ impl Ex<'_> {
             }
             self.t.set_tag(child, "done");
         }
-        if let Some(&last) = self.t.n[pe].children.last() {
+        if let Some(last) = self.t.last_child(pe) {
             if self.t.tag(last) == "lb" && self.t.n[last].tail.is_none() {
                 self.t.detach(last);
             }
@@ -1395,7 +1394,7 @@ impl Ex<'_> {
         self.delete_by_link_density(tree, "list", false, precision);
         self.delete_by_link_density(tree, "p", false, precision);
         if precision {
-            while let Some(&last) = self.t.n[tree].children.last() {
+            while let Some(last) = self.t.last_child(tree) {
                 if self.t.tag(last) != "head" {
                     break;
                 }
@@ -1421,7 +1420,7 @@ impl Ex<'_> {
                     len += py_len(t);
                 }
             }
-            for &c in &self.t.n[e].children {
+            for c in self.t.children(e) {
                 if inside {
                     if let Some(t) = &self.t.n[c].tail {
                         any = true;
@@ -1478,7 +1477,7 @@ impl Ex<'_> {
             for r in results {
                 self.t.append(body, r);
             }
-            while let Some(&last) = self.t.n[body].children.last() {
+            while let Some(last) = self.t.last_child(body) {
                 if !matches!(self.t.tag(last), "head" | "ref") {
                     break;
                 }
@@ -1639,24 +1638,22 @@ impl Ex<'_> {
     /// Copies the readability article (the `<div>` in the parsed summary's body) into this tree.
     fn graft(&mut self, other: &Tree, root: Id) -> Id {
         // lxml.html's `fromstring` on the summary: its single element, or the body renamed `div`.
-        let body = other.n[root].children.iter().copied().find(|&c| other.tag(c) == "body").unwrap_or(root);
+        let body = other.children(root).find(|&c| other.tag(c) == "body").unwrap_or(root);
         let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| py_strip(s).is_empty());
-        let kids = &other.n[body].children;
-        let single = kids.len() == 1 && blank(&other.n[body].text) && blank(&other.n[kids[0]].tail);
-        let src = if single { kids[0] } else { body };
-        let offset = self.t.n.len();
+        let first = other.first_child(body);
+        let single = other.len(body) == 1
+            && blank(&other.n[body].text)
+            && first.is_some_and(|k| blank(&other.n[k].tail));
+        let src = match first {
+            Some(k) if single => k,
+            _ => body,
+        };
         // Copy every node of `other` (simplest: ids shift by `offset`).
-        for n in &other.n {
-            let mut n = n.clone();
-            n.parent = n.parent.map(|p| p + offset);
-            n.children.iter_mut().for_each(|c| *c += offset);
-            self.t.n.push(n);
-        }
-        let src = src + offset;
+        let src = src + self.t.absorb(other);
         if !single {
             self.t.set_tag(src, "div");
         }
-        self.t.n[src].parent = None;
+        self.t.detach(src);
         self.t.n[src].tail = None;
         src
     }
@@ -1697,7 +1694,9 @@ impl Ex<'_> {
         let n = &self.t.n[e];
         let tag = n.tag.as_str();
         if let Some(text) = &n.text {
-            if tag == "cell" && !text.is_empty() && n.children.first().is_some_and(|&c| self.t.tag(c) == "p")
+            if tag == "cell"
+                && !text.is_empty()
+                && self.t.first_child(e).is_some_and(|c| self.t.tag(c) == "p")
             {
                 out.push_str(text);
                 out.push(' ');
@@ -1710,7 +1709,7 @@ impl Ex<'_> {
             }
         }
         let child_in_cell = in_cell || tag == "cell";
-        for &c in &n.children {
+        for c in self.t.children(e) {
             self.process_element(c, out, child_in_cell);
         }
         const NEWLINE: &[&str] = &["code", "graphic", "head", "lb", "list", "p", "quote", "row", "table"];
@@ -1724,10 +1723,10 @@ impl Ex<'_> {
                         out.push('|');
                     }
                     out.push('\n');
-                    let head = n
-                        .children
-                        .iter()
-                        .any(|&c| self.t.tag(c) == "cell" && self.t.get(c, "role") == Some("head"));
+                    let head = self
+                        .t
+                        .children(e)
+                        .any(|c| self.t.tag(c) == "cell" && self.t.get(c, "role") == Some("head"));
                     if head {
                         out.push('\n');
                         for _ in 0..span.max(0) {

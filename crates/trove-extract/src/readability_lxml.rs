@@ -10,7 +10,7 @@ use scraper::node::Node as HtmlNode;
 use scraper::Html;
 use trove_core::hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-type Id = usize;
+use crate::links::{self, Children, Id, Linked, Links};
 
 enum Kind {
     Element { tag: String, attrs: Vec<(String, String)> },
@@ -18,10 +18,19 @@ enum Kind {
     Comment(String),
 }
 
+/// A node; its children are a linked list ([`crate::links`]).
 struct Node {
     kind: Kind,
-    parent: Option<Id>,
-    children: Vec<Id>,
+    links: Links,
+}
+
+impl Linked for Node {
+    fn links(&self) -> &Links {
+        &self.links
+    }
+    fn links_mut(&mut self) -> &mut Links {
+        &mut self.links
+    }
 }
 
 struct Dom {
@@ -138,21 +147,15 @@ impl Dom {
         let mut dom = Dom { nodes: Vec::with_capacity(t.n.len() * 2) };
         let text = |dom: &mut Dom, s: &Option<String>, parent: Id| {
             if let Some(s) = s.as_deref().filter(|s| !s.is_empty()) {
-                let id = dom.nodes.len();
-                dom.nodes.push(Node {
-                    kind: Kind::Text(s.to_string()),
-                    parent: Some(parent),
-                    children: Vec::new(),
-                });
-                dom.nodes[parent].children.push(id);
+                let id = dom.new_node(Kind::Text(s.to_string()));
+                dom.append(parent, id);
             }
         };
         let element = |dom: &mut Dom, e: crate::etree::Id, parent: Option<Id>| {
-            let id = dom.nodes.len();
             let kind = Kind::Element { tag: t.n[e].tag.to_string(), attrs: t.n[e].attrs.clone() };
-            dom.nodes.push(Node { kind, parent, children: Vec::new() });
+            let id = dom.new_node(kind);
             if let Some(p) = parent {
-                dom.nodes[p].children.push(id);
+                dom.append(p, id);
             }
             text(dom, &t.n[e].text, id);
             id
@@ -160,18 +163,19 @@ impl Dom {
         let top = element(&mut dom, root, None);
         // Node ids in document order, as `copy` gives them: a child's tail after its subtree.
         enum Step {
-            Children(crate::etree::Id, Id, usize),
+            // The next child to copy (if any) and the copy of its parent.
+            Children(Option<crate::etree::Id>, Id),
             Tail(crate::etree::Id, Id),
         }
-        let mut stack = vec![Step::Children(root, top, 0)];
+        let mut stack = vec![Step::Children(t.first_child(root), top)];
         while let Some(step) = stack.pop() {
             match step {
-                Step::Children(from, to, i) => {
-                    let Some(&child) = t.n[from].children.get(i) else { continue };
-                    stack.push(Step::Children(from, to, i + 1));
+                Step::Children(child, to) => {
+                    let Some(child) = child else { continue };
+                    stack.push(Step::Children(t.next(child), to));
                     stack.push(Step::Tail(child, to));
                     let c = element(&mut dom, child, Some(to));
-                    stack.push(Step::Children(child, c, 0));
+                    stack.push(Step::Children(t.first_child(child), c));
                 }
                 Step::Tail(child, parent) => text(&mut dom, &t.n[child].tail, parent),
             }
@@ -195,12 +199,12 @@ impl Dom {
             HtmlNode::Comment(c) => Kind::Comment(c.comment.to_string()),
             _ => return None,
         };
-        let id = self.nodes.len();
-        self.nodes.push(Node { kind, parent, children: Vec::new() });
+        let id = self.new_node(kind);
+        if let Some(p) = parent {
+            self.append(p, id);
+        }
         for child in node.children() {
-            if let Some(c) = self.copy(child.id(), html, Some(id), depth + 1) {
-                self.nodes[id].children.push(c);
-            }
+            self.copy(child.id(), html, Some(id), depth + 1);
         }
         Some(id)
     }
@@ -227,7 +231,7 @@ impl Dom {
     fn elements(&self, id: Id, out: &mut Vec<Id>) {
         if self.tag(id).is_some() {
             out.push(id);
-            for &c in &self.nodes[id].children {
+            for c in self.children(id) {
                 self.elements(c, out);
             }
         }
@@ -255,7 +259,7 @@ impl Dom {
         match &self.nodes[id].kind {
             Kind::Text(t) => out.push_str(t),
             Kind::Element { .. } => {
-                for &c in &self.nodes[id].children {
+                for c in self.children(id) {
                     self.collect_text(c, out);
                 }
             }
@@ -277,7 +281,7 @@ impl Dom {
         match &self.nodes[id].kind {
             Kind::Text(t) => counter.feed(t),
             Kind::Element { .. } => {
-                for &c in &self.nodes[id].children {
+                for c in self.children(id) {
                     self.feed_text(c, counter);
                 }
             }
@@ -289,41 +293,61 @@ impl Dom {
     fn commas(&self, id: Id) -> usize {
         match &self.nodes[id].kind {
             Kind::Text(t) => t.bytes().filter(|&b| b == b',').count(),
-            Kind::Element { .. } => self.nodes[id].children.iter().map(|&c| self.commas(c)).sum(),
+            Kind::Element { .. } => self.children(id).map(|c| self.commas(c)).sum(),
             Kind::Comment(_) => 0,
         }
     }
 
     /// The element's leading text (lxml's `.text`): a first child that is text.
     fn lead_text(&self, id: Id) -> Option<Id> {
-        self.nodes[id].children.first().copied().filter(|&c| self.is_text(c))
+        self.nodes[id].links.first.filter(|&c| self.is_text(c))
+    }
+
+    /// The children of `id` in order.
+    fn children(&self, id: Id) -> Children<'_, Node> {
+        Children::of(&self.nodes, id)
+    }
+
+    fn parent(&self, id: Id) -> Option<Id> {
+        self.nodes[id].links.parent
+    }
+
+    /// The element children of `id` (text nodes left out).
+    fn element_children(&self, id: Id) -> Vec<Id> {
+        self.children(id).filter(|&c| !self.is_text(c)).collect()
+    }
+
+    /// The element siblings after (`forward`) or before `id`, nearest first.
+    fn element_siblings(&self, id: Id, forward: bool) -> impl Iterator<Item = Id> + '_ {
+        let step = move |c: &Id| {
+            let l = &self.nodes[*c].links;
+            if forward {
+                l.next
+            } else {
+                l.prev
+            }
+        };
+        std::iter::successors(step(&id), step).filter(|&c| !self.is_text(c))
     }
 
     /// The text right after `id` among its parent's children (lxml's `.tail`).
     fn tail(&self, id: Id) -> Option<Id> {
-        let parent = self.nodes[id].parent?;
-        let siblings = &self.nodes[parent].children;
-        let at = siblings.iter().position(|&c| c == id)?;
-        siblings.get(at + 1).copied().filter(|&c| self.is_text(c))
+        self.nodes[id].links.next.filter(|&c| self.is_text(c))
     }
 
     fn detach(&mut self, id: Id) {
-        if let Some(parent) = self.nodes[id].parent.take() {
-            self.nodes[parent].children.retain(|&c| c != id);
-        }
+        links::unlink(&mut self.nodes, id);
     }
 
     /// `drop_tree()`: the element goes, its tail joins the text before it (lxml has no two texts in
     /// a row, and the algorithm reads `.text` and `.tail`).
     fn drop_tree(&mut self, id: Id) {
-        let Some(parent) = self.nodes[id].parent else { return };
-        let Some(at) = self.nodes[parent].children.iter().position(|&c| c == id) else { return };
-        self.detach(id);
-        let children = &self.nodes[parent].children;
-        if at == 0 || at >= children.len() {
+        let Links { parent, prev, next, .. } = self.nodes[id].links;
+        if parent.is_none() {
             return;
         }
-        let (before, after) = (children[at - 1], children[at]);
+        self.detach(id);
+        let (Some(before), Some(after)) = (prev, next) else { return };
         if let (Kind::Text(_), Kind::Text(tail)) = (&self.nodes[before].kind, &self.nodes[after].kind) {
             let tail = tail.clone();
             if let Kind::Text(text) = &mut self.nodes[before].kind {
@@ -334,33 +358,24 @@ impl Dom {
     }
 
     fn new_node(&mut self, kind: Kind) -> Id {
-        self.nodes.push(Node { kind, parent: None, children: Vec::new() });
+        self.nodes.push(Node { kind, links: Links::default() });
         self.nodes.len() - 1
     }
 
-    fn insert(&mut self, parent: Id, at: usize, child: Id) {
-        self.nodes[child].parent = Some(parent);
-        let at = at.min(self.nodes[parent].children.len());
-        self.nodes[parent].children.insert(at, child);
-    }
-
     fn append(&mut self, parent: Id, child: Id) {
-        let at = self.nodes[parent].children.len();
-        self.insert(parent, at, child);
+        links::link(&mut self.nodes, parent, None, child);
     }
 
-    /// A new `<p>` in place of the text node `text`, holding it.
     fn wrap_in_p(&mut self, text: Id) {
-        let Some(parent) = self.nodes[text].parent else { return };
-        let Some(at) = self.nodes[parent].children.iter().position(|&c| c == text) else { return };
+        let Some(parent) = self.parent(text) else { return };
         let p = self.new_node(Kind::Element { tag: "p".into(), attrs: Vec::new() });
+        links::link(&mut self.nodes, parent, Some(text), p);
         self.detach(text);
-        self.insert(parent, at, p);
         self.append(p, text);
     }
 
     fn root_of(&self, mut id: Id) -> Id {
-        while let Some(p) = self.nodes[id].parent {
+        while let Some(p) = self.parent(id) {
             id = p;
         }
         id
@@ -420,7 +435,7 @@ impl Dom {
                 ) {
                     return;
                 }
-                for &c in &self.nodes[id].children {
+                for c in self.children(id) {
                     self.serialize(c, out);
                 }
                 out.push_str("</");
@@ -482,7 +497,7 @@ impl Readability {
             self.dom.iter_tags(self.doc, &["div"]).into_iter().filter(|&d| d != self.doc).collect();
         for &div in &divs {
             let mut inside = Vec::new();
-            for &child in &self.dom.nodes[div].children {
+            for child in self.dom.children(div) {
                 self.dom.elements(child, &mut inside);
             }
             let blocky = inside.iter().any(|&e| {
@@ -503,8 +518,7 @@ impl Readability {
                     self.dom.wrap_in_p(text);
                 }
             }
-            let children: Vec<Id> =
-                self.dom.nodes[div].children.iter().copied().filter(|&c| !self.dom.is_text(c)).collect();
+            let children = self.dom.element_children(div);
             for child in children.into_iter().rev() {
                 if let Some(tail) = self.dom.tail(child) {
                     if !self.dom.text_content(tail).trim().is_empty() {
@@ -534,8 +548,8 @@ impl Readability {
     fn score_paragraphs(&self) -> Candidates {
         let mut candidates = Candidates::default();
         for elem in self.dom.iter_tags(self.doc, &["p", "pre", "td"]) {
-            let Some(parent) = self.dom.nodes[elem].parent else { continue };
-            let grand_parent = self.dom.nodes[parent].parent;
+            let Some(parent) = self.dom.parent(elem) else { continue };
+            let grand_parent = self.dom.parent(parent);
             let text = self.dom.text_content(elem);
             let len = trim_len(&text);
             if len < MIN_TEXT_LENGTH {
@@ -577,8 +591,8 @@ impl Readability {
     fn get_article(&mut self, candidates: &Candidates, best: Id) -> Id {
         let threshold = (candidates.score[&best] * 0.2).max(10.0);
         let output = self.dom.new_node(Kind::Element { tag: "div".into(), attrs: Vec::new() });
-        let siblings: Vec<Id> = match self.dom.nodes[best].parent {
-            Some(p) => self.dom.nodes[p].children.iter().copied().filter(|&c| !self.dom.is_text(c)).collect(),
+        let siblings: Vec<Id> = match self.dom.parent(best) {
+            Some(p) => self.dom.element_children(p),
             None => vec![best],
         };
         for sibling in siblings {
@@ -646,7 +660,7 @@ impl Readability {
                 continue;
             }
             let mut inside = Vec::new();
-            for &c in &self.dom.nodes[elem].children {
+            for c in self.dom.children(elem) {
                 self.dom.elements(c, &mut inside);
             }
             let count = |kind: &str| inside.iter().filter(|&&e| self.dom.tag(e) == Some(kind)).count() as i64;
@@ -671,25 +685,16 @@ impl Readability {
             if !to_remove && content_length == 0 {
                 to_remove = true;
                 let mut siblings = Vec::new();
-                let parent_children: Vec<Id> = match self.dom.nodes[elem].parent {
-                    Some(parent) => self.dom.nodes[parent]
-                        .children
-                        .iter()
-                        .copied()
-                        .filter(|&c| !self.dom.is_text(c))
-                        .collect(),
-                    None => Vec::new(),
-                };
-                let at = parent_children.iter().position(|&c| c == elem).unwrap_or(0);
-                for &sib in parent_children.iter().skip(at + 1) {
-                    let len = self.dom.text_length(sib);
-                    if len > 0 {
-                        siblings.push(len);
-                        break;
-                    }
+                if let Some(len) = self
+                    .dom
+                    .element_siblings(elem, true)
+                    .map(|sib| self.dom.text_length(sib))
+                    .find(|&len| len > 0)
+                {
+                    siblings.push(len);
                 }
                 let limit = siblings.len() + 1;
-                for &sib in parent_children[..at.min(parent_children.len())].iter().rev() {
+                for sib in self.dom.element_siblings(elem, false) {
                     let len = self.dom.text_length(sib);
                     if len > 0 {
                         siblings.push(len);
@@ -804,6 +809,25 @@ mod tests {
         );
         let article = try_readability(&html).unwrap();
         assert!(article.text.starts_with("A paragraph of the article"), "{}", &article.text[..80]);
+    }
+
+    #[test]
+    fn wide_elements_take_linear_time() {
+        // 150,000 lines split by `<br>` in one `<div>` (each tail becomes a `<p>`, each `<br>` goes)
+        // and 60,000 empty `<div>`s among paragraphs (each looks for its nearest sibling with text):
+        // a scan of the siblings per child made these quadratic.
+        let start = std::time::Instant::now();
+        let lines = "A line of text, with a comma.<br>".repeat(150_000);
+        let article = try_readability(&format!("<html><body><div>{lines}</div></body></html>")).unwrap();
+        assert_eq!(article.text.matches("A line of text").count(), 150_000);
+        let paragraph = "<p>A paragraph of the article that is long enough to be scored, as content.</p>";
+        let html = format!(
+            "<html><body><div>{}</div></body></html>",
+            format!("{paragraph}<div></div>").repeat(60_000)
+        );
+        let article = try_readability(&html).unwrap();
+        assert_eq!(article.text.matches("A paragraph").count(), 60_000);
+        assert!(start.elapsed().as_secs_f64() < 20.0, "{:?}", start.elapsed());
     }
 
     /// Expected texts from Python trafilatura 1.11's `try_readability` on the same HTML.
