@@ -366,6 +366,7 @@ impl Dom {
         links::link(&mut self.nodes, parent, None, child);
     }
 
+    /// A new `<p>` in place of the text node `text`, holding it.
     fn wrap_in_p(&mut self, text: Id) {
         let Some(parent) = self.parent(text) else { return };
         let p = self.new_node(Kind::Element { tag: "p".into(), attrs: Vec::new() });
